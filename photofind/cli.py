@@ -1,0 +1,207 @@
+"""The command line: `photofind index | search | similar | status | demo | gui`.
+
+Results and summaries go to stdout (exactly one JSON document with --json); progress and
+notes go to stderr. Exit status: 0 success, 1 failure (one line on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from photofind import __version__
+from photofind.core import datadir
+from photofind.core.errors import PhotofindError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="where photofind keeps its index (default: $PHOTOFIND_DATA_DIR, "
+                             "else the platform's data folder)")
+    parser = argparse.ArgumentParser(
+        prog="photofind", parents=[common],
+        description="Find photos in your own folders by what they show. Offline and private.",
+    )
+    parser.add_argument("--version", action="version", version=f"photofind {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", parents=[common], help="add folders and bring the index up to date")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="library folders (remembered); none: update all remembered folders")
+    p.add_argument("--model", metavar="SPEC",
+                   help="open_clip model: NAME (with --pretrained), hf-hub:ORG/REPO, "
+                        "local-dir:/folder, or 'demo'")
+    p.add_argument("--pretrained", metavar="TAG", help="pretrained weights tag for --model NAME")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--batch-size", type=positive, default=32, metavar="N")
+    p.add_argument("--workers", type=positive, default=None, metavar="N",
+                   help="decode threads (default: one per CPU core)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("search", parents=[common], help="find photos by a text description")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--limit", type=positive, default=20, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--limit", type=positive, default=20, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
+    p.add_argument("--failed", action="store_true", help="list the files that could not be read")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data = datadir.resolve(getattr(args, "data_dir", None))
+    try:
+        return COMMANDS[args.command](args, data)
+    except PhotofindError as exc:
+        print(f"photofind: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `photofind search … | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def note(message: str) -> None:
+    print(f"photofind: {message}", file=sys.stderr)
+
+
+def emit_json(document: dict) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    from photofind.core.embedder import ModelSpec
+    from photofind.core.library import Writer
+    from photofind.progress import TerminalProgress
+
+    if args.pretrained and not args.model:
+        raise PhotofindError("--pretrained needs --model NAME as well")
+    spec = ModelSpec.parse(args.model, args.pretrained) if args.model else None
+    with Writer(data, "index", notify=note) as writer:
+        roots = writer.add_roots(args.paths) if args.paths else writer.catalog.roots()
+        if not roots:
+            raise PhotofindError("no library folders yet: run 'photofind index FOLDER'")
+        writer.load_model(spec, device=args.device)
+        with TerminalProgress() as progress:
+            report = writer.index(roots, workers=args.workers, batch_size=args.batch_size,
+                                  on_progress=progress.update)
+    for root in report.missing_roots:
+        note(f"library folder {root} is offline (missing or empty); its photos are kept")
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        print_index_summary(report)
+    return 0
+
+
+def print_index_summary(report) -> None:
+    parts = [f"{report.added} added", f"{report.updated} updated", f"{report.moved} moved",
+             f"{report.removed} removed", f"{report.unchanged} unchanged"]
+    rate = report.embedded / report.seconds if report.seconds > 0 else 0.0
+    print(f"Indexed in {report.seconds:.1f} s: {', '.join(parts)}; "
+          f"{report.embedded} embedded ({rate:.1f} photos/s).")
+    if report.failed:
+        print(f"{len(report.failed)} file(s) could not be indexed:")
+        for failure in report.failed[:10]:
+            print(f"  {failure['path']}: {failure['reason']}")
+        if len(report.failed) > 10:
+            print("  … 'photofind status --failed' lists them all")
+
+
+def cmd_search(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    from photofind.core.library import Searcher
+
+    searcher = Searcher(data)
+    try:
+        results = searcher.search_text(args.text, args.limit)
+    finally:
+        searcher.close()
+    print_results(args.text, results, args.json)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    import os
+
+    from photofind.core.library import Searcher
+
+    if not os.path.exists(args.image):
+        raise PhotofindError(f"no such file: {args.image}")
+    searcher = Searcher(data)
+    try:
+        results = searcher.search_image(args.image, args.limit)
+    finally:
+        searcher.close()
+    print_results(os.path.abspath(args.image), results, args.json)
+    return 0
+
+
+def print_results(query: str, results, as_json: bool) -> None:
+    if as_json:
+        emit_json({"query": query, "results": [r.to_json() for r in results]})
+        return
+    if not results:
+        print("No matching photos.")
+    for r in results:
+        print(f"{r.score:6.3f}  {r.path}")
+
+
+def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    from photofind.core.catalog import Catalog
+    from photofind.core.library import status
+
+    info = status(data)
+    if args.failed:
+        catalog = Catalog.open_for_reading(data.catalog)
+        failures = catalog.failures() if catalog else []
+        info["failures"] = [{"path": p, "reason": r} for p, r in failures]
+    if args.json:
+        emit_json(info)
+        return 0
+    print(f"Data directory: {info['data_dir']}")
+    print(f"Model:          {info['model'] or '(none yet)'}")
+    print(f"Photos:         {info['photos']}" + (" (indexing now)" if info["indexing"] else ""))
+    print(f"Failed files:   {info['failed']}")
+    print("Library folders:")
+    for root in info["roots"] or ["(none yet: run 'photofind index FOLDER')"]:
+        offline = "  [offline]" if root in info["offline_roots"] else ""
+        print(f"  {root}{offline}")
+    for failure in info.get("failures", []):
+        print(f"  failed: {failure['path']}: {failure['reason']}")
+    return 0
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "similar": cmd_similar,
+    "status": cmd_status,
+}

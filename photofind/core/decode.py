@@ -1,0 +1,169 @@
+"""Opening images safely and cheaply.
+
+Each file is read once: its bytes are hashed (for move and copy detection) and decoded
+from memory. Only allow-listed formats are decoded; a pixel limit guards against
+decompression bombs; JPEGs are decoded at reduced scale with `Image.draft` when the
+model needs far fewer pixels; EXIF orientation is applied; animations give their first
+frame; CMYK, 16-bit, palette and alpha images become plain RGB.
+
+Failures raise `NotAnImage` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from photofind.core.errors import NotAnImage
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF = True
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF = False
+
+# Extensions the scanner considers; the decoder checks the real format, not the name.
+EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp",
+    ".heic", ".heif", ".hif", ".avif",
+})
+FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"})
+MAX_PIXELS = 200_000_000  # a 30000×3000 panorama is fine; a 20000×20000 bomb is not
+EXIF_IFD = 0x8769
+DATETIME_ORIGINAL = 0x9003
+DATETIME = 0x0132
+ORIENTATION = 0x0112
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # RGB, upright, at least `min_side` on its short side where possible
+    width: int  # of the full, upright image
+    height: int
+    format: str
+    taken: str | None  # ISO 8601 from EXIF DateTimeOriginal, if present
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_file(path: str | Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except PermissionError:
+        raise NotAnImage("permission denied: photofind cannot read this file") from None
+    except FileNotFoundError:
+        raise NotAnImage("the file disappeared before it could be read") from None
+    except IsADirectoryError:
+        raise NotAnImage("this is a folder, not an image") from None
+    except OSError as exc:
+        raise NotAnImage(f"could not read the file: {exc.strerror or exc}") from None
+
+
+def decode(data: bytes, min_side: int) -> Decoded:
+    """Decode image bytes into an upright RGB image whose short side is ≥ `min_side`
+    (or the image's own size when smaller)."""
+    if not data:
+        raise NotAnImage("the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = img.format or "?"
+            if fmt not in FORMATS:
+                raise NotAnImage(f"{fmt} images are not supported")
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise NotAnImage(
+                    f"image is too large to decode safely ({width}×{height} pixels, "
+                    f"limit {MAX_PIXELS // 1_000_000} megapixels)"
+                )
+            exif = img.getexif()
+            orientation = exif.get(ORIENTATION, 1)
+            taken = _taken(exif)
+            if fmt in ("JPEG", "MPO") and min_side > 0:
+                img.draft("RGB", (min_side, min_side))
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+            rgb = to_rgb(img)
+    except NotAnImage:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise NotAnImage(_reason(exc)) from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, TypeError,
+            IndexError, KeyError, ZeroDivisionError, struct.error) as exc:
+        raise NotAnImage(_reason(exc)) from None
+    return Decoded(rgb, width, height, "JPEG" if fmt == "MPO" else fmt, taken)
+
+
+def open_image(path: str | Path, min_side: int) -> tuple[Decoded, str, int]:
+    """Read, hash and decode a file: (decoded, content hash, byte size)."""
+    data = read_file(path)
+    return decode(data, min_side), content_hash(data), len(data)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit greyscale: scale to 8 bits instead of clipping everything to white
+        img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+        return img.convert("RGB")
+    if mode == "F":
+        return img.convert("L").convert("RGB")
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def _taken(exif: Image.Exif) -> str | None:
+    value = None
+    try:
+        value = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL) or exif.get(DATETIME)
+    except Exception:  # malformed EXIF must never fail the photo
+        return None
+    if not isinstance(value, str):
+        return None
+    value = value.strip("\x00 ")
+    if len(value) < 19 or value.startswith("0000"):
+        return None
+    date, _, clock = value[:19].partition(" ")
+    date = date.replace(":", "-")
+    if len(date) != 10 or not date[:4].isdigit():
+        return None
+    return f"{date}T{clock}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a recognised image file (damaged, or not an image)"
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return "image is too large to decode safely (decompression bomb limit)"
+    text = str(exc).strip().splitlines()
+    detail = text[0][:200] if text else type(exc).__name__
+    if "truncated" in detail.lower():
+        return f"image file is truncated ({detail})"
+    return f"image could not be decoded ({detail})"

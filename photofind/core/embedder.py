@@ -1,0 +1,263 @@
+"""The embedder: an open_clip model that turns images and text into L2-normalised vectors.
+
+A model is named by a spec that open_clip understands: an architecture with a pretrained
+tag (`ViT-B-32-256` + `datacomp_s34b_b86k`), `hf-hub:ORG/REPO`, or `local-dir:/folder`.
+Weights come from the data directory's model cache; they are downloaded once, with
+progress, when the machine has a network. Pickled checkpoints are only ever opened with
+`torch.load(weights_only=True)` (open_clip's default, which we never turn off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from photofind.core.errors import ModelUnavailable, PhotofindError
+
+DEFAULT_MODEL = "ViT-B-32-256"
+DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
+DEMO_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    pretrained: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, pretrained: str | None = None) -> ModelSpec:
+        if name == "demo":
+            return cls.demo()
+        if name.startswith("local-dir:"):
+            folder = Path(name[len("local-dir:"):]).expanduser().absolute()
+            return cls(f"local-dir:{folder}", None)
+        if name.startswith("hf-hub:"):
+            return cls(name, None)
+        return cls(name, pretrained)
+
+    @classmethod
+    def default(cls) -> ModelSpec:
+        return cls(DEFAULT_MODEL, DEFAULT_PRETRAINED)
+
+    @classmethod
+    def demo(cls) -> ModelSpec:
+        return cls(f"local-dir:{DEMO_MODEL_DIR}", None)
+
+    @property
+    def local_dir(self) -> Path | None:
+        return Path(self.name[len("local-dir:"):]) if self.name.startswith("local-dir:") else None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pretrained})" if self.pretrained else self.name
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "pretrained": self.pretrained})
+
+    @classmethod
+    def from_json(cls, raw: str) -> ModelSpec:
+        data = json.loads(raw)
+        return cls(data["name"], data.get("pretrained"))
+
+    def model_id(self) -> str:
+        """What the catalog records with each vector. Two specs with the same id make the
+        same vectors; a retrained local model gets a new id, so its photos are re-embedded."""
+        folder = self.local_dir
+        if folder is None:
+            return f"{self.name}:{self.pretrained}" if self.pretrained else self.name
+        return f"local-dir:{folder.name}#{_fingerprint(folder)}"
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for name in ("open_clip_config.json", "open_clip_model.safetensors"):
+        path = folder / name
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                digest.update(f.read(1 << 20))
+                if size > 2 << 20:
+                    f.seek(-(1 << 20), os.SEEK_END)
+                    digest.update(f.read())
+            digest.update(str(size).encode())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise PhotofindError("--device cuda was asked for, but torch sees no CUDA GPU; "
+                             "use --device auto or cpu")
+    if requested == "mps" and not (getattr(torch.backends, "mps", None)
+                                   and torch.backends.mps.is_available()):
+        raise PhotofindError("--device mps was asked for, but this machine has no Apple GPU; "
+                             "use --device auto or cpu")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise PhotofindError(f"unknown device '{requested}'; use auto, cpu, cuda or mps")
+    return requested
+
+
+class Embedder:
+    """A loaded model. `embed_images` and `embed_text` may be called from any one thread
+    at a time; `preprocess` (PIL image → tensor) is safe to call from decode workers."""
+
+    def __init__(self, spec: ModelSpec, device: str = "auto", cache_dir: Path | None = None,
+                 threads: int | None = None) -> None:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.spec = spec
+        self.model_id = spec.model_id()
+        self.device = pick_device(device)
+        self._lock = threading.Lock()
+        model, preprocess, tokenizer = _load(spec, self.device, cache_dir)
+        self.model = model
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        size = model.visual.image_size
+        self.image_size = int(max(size) if isinstance(size, tuple | list) else size)
+        with torch.inference_mode():
+            probe = model.encode_text(tokenizer(["a photo"]).to(self.device))
+        self.dim = int(probe.shape[-1])
+
+    def embed_images(self, tensors: list) -> np.ndarray:
+        import torch
+
+        with self._lock, torch.inference_mode():
+            batch = torch.stack(tensors).to(self.device)
+            if self.device == "cuda":
+                batch = batch.half()
+            features = self.model.encode_image(batch)
+            features = torch.nn.functional.normalize(features.float(), dim=-1)
+            return features.cpu().numpy().astype(np.float32)
+
+    def embed_text(self, text: str) -> np.ndarray:
+        import torch
+
+        with self._lock, torch.inference_mode():
+            tokens = self.tokenizer([text]).to(self.device)
+            features = self.model.encode_text(tokens)
+            features = torch.nn.functional.normalize(features.float(), dim=-1)
+            return features[0].cpu().numpy().astype(np.float32)
+
+
+def _load(spec: ModelSpec, device: str, cache_dir: Path | None):
+    import open_clip
+
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    name, pretrained = spec.name, spec.pretrained
+    folder = spec.local_dir
+    if folder is not None:
+        if not (folder / "open_clip_config.json").is_file():
+            raise ModelUnavailable(
+                f"model folder {folder} has no open_clip_config.json; a local model folder "
+                "needs open_clip_config.json and open_clip_model.safetensors"
+            )
+        if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")) \
+                and not any(folder.glob("*.pth")):
+            raise ModelUnavailable(
+                f"model folder {folder} holds no weights; put open_clip_model.safetensors there"
+            )
+    else:
+        cached = _cached(spec, cache_dir)
+        if cached is not None:
+            name, pretrained = cached
+        elif not _hub_reachable():
+            raise ModelUnavailable(_missing_message(spec, cache_dir))
+    precision = "fp16" if device == "cuda" else "fp32"
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            name, pretrained=pretrained, device=device, precision=precision,
+            cache_dir=str(cache_dir) if cache_dir else None, weights_only=True,
+            require_pretrained=True,
+        )
+        tokenizer = open_clip.get_tokenizer(name, cache_dir=str(cache_dir) if cache_dir else None)
+    except ModelUnavailable:
+        raise
+    except Exception as exc:
+        raise ModelUnavailable(f"{_missing_message(spec, cache_dir)} ({_one_line(exc)})") from None
+    model.eval()
+    return model, preprocess, tokenizer
+
+
+def _cached(spec: ModelSpec, cache_dir: Path | None) -> tuple[str, str | None] | None:
+    """Weights already in the model cache: (name, pretrained) that load them with no network."""
+    try:
+        import open_clip
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    cache = str(cache_dir) if cache_dir else None
+    if spec.name.startswith("hf-hub:"):
+        repo = spec.name[len("hf-hub:"):]
+        config = try_to_load_from_cache(repo, "open_clip_config.json", cache_dir=cache)
+        for weights in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+            found = try_to_load_from_cache(repo, weights, cache_dir=cache)
+            if isinstance(found, str) and isinstance(config, str):
+                return f"local-dir:{Path(found).parent}", None
+        return None
+    if not spec.pretrained:
+        return None
+    cfg = open_clip.get_pretrained_cfg(spec.name, spec.pretrained)
+    hub = (cfg or {}).get("hf_hub", "")
+    if not hub:
+        return None
+    repo, filename = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub[:-1], "")
+    candidates = [filename] if filename else [
+        "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
+        "open_clip_pytorch_model.bin",
+    ]
+    for candidate in candidates:
+        found = try_to_load_from_cache(repo, candidate, cache_dir=cache)
+        if isinstance(found, str):
+            return spec.name, found
+    return None
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    try:
+        from huggingface_hub import constants
+
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    except ImportError:
+        host = "huggingface.co"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _missing_message(spec: ModelSpec, cache_dir: Path | None) -> str:
+    where = f" into {cache_dir}" if cache_dir else ""
+    return (
+        f"model {spec} is not on this machine and could not be downloaded; connect to the "
+        f"internet once so photofind can fetch it{where}, or point --model at a folder that "
+        "holds open_clip_config.json and open_clip_model.safetensors "
+        "(--model local-dir:/path/to/folder). To try photofind offline: photofind demo"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

@@ -1,0 +1,214 @@
+"""A photo library as photofind keeps it: a data directory, its catalog and vector index.
+
+`Writer` is the one process allowed to change the library (it holds the writer lock);
+`Searcher` reads it from any number of processes at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from photofind.core import lock as locking
+from photofind.core.catalog import Catalog, is_within
+from photofind.core.datadir import DataDir
+from photofind.core.decode import open_image
+from photofind.core.embedder import Embedder, ModelSpec
+from photofind.core.errors import NotAnImage, PhotofindError
+from photofind.core.indexer import Indexer, IndexReport, ProgressFn
+from photofind.core.vectorindex import VectorIndex, read_state
+
+MODEL_KEY = "model_spec"
+Notify = Callable[[str], None]
+
+
+def active_spec(catalog: Catalog) -> ModelSpec | None:
+    raw = catalog.get_meta(MODEL_KEY)
+    return ModelSpec.from_json(raw) if raw else None
+
+
+def empty_library_error() -> PhotofindError:
+    return PhotofindError(
+        "the library is empty: run 'photofind index FOLDER' to add your photos, "
+        "or 'photofind demo' to try photofind on a demo library"
+    )
+
+
+class Writer:
+    """Holds the writer lock and the writable catalog for as long as it is open."""
+
+    def __init__(self, data_dir: DataDir, purpose: str, notify: Notify | None = None) -> None:
+        self.data_dir = data_dir.ensure()
+        self.notify = notify or (lambda message: None)
+        self._lock = locking.WriterLock(data_dir.lock, purpose).acquire()
+        try:
+            self.catalog = Catalog.open_for_writing(data_dir.catalog, data_dir.backups)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.embedder: Embedder | None = None
+        self.vectors: VectorIndex | None = None
+
+    def close(self) -> None:
+        self.catalog.close()
+        self._lock.release()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- roots ---------------------------------------------------------------------
+
+    def add_roots(self, paths: Sequence[str]) -> list[str]:
+        """Check and remember library roots; returns them as stored (real, absolute paths)."""
+        roots = []
+        data = os.path.realpath(self.data_dir.root)
+        for raw in paths:
+            path = os.path.realpath(os.path.expanduser(raw))
+            if not os.path.exists(path):
+                raise PhotofindError(f"no such folder: {raw}")
+            if not os.path.isdir(path):
+                raise PhotofindError(f"{raw} is a file, not a folder; give the folder that holds it")
+            if is_within(data, path):
+                raise PhotofindError(
+                    f"photofind's data directory {data} lies inside {path}, and photofind never "
+                    "writes inside a library folder; choose another --data-dir"
+                )
+            roots.append(path)
+        for path in roots:
+            self.catalog.add_root(path)
+        stored = self.catalog.roots()
+        return [next(r for r in stored if is_within(p, r)) for p in roots]
+
+    # --- model ----------------------------------------------------------------------
+
+    def load_model(self, spec: ModelSpec | None = None, device: str = "auto",
+                   threads: int | None = None) -> Embedder:
+        """Load the model to index with: the one asked for, else the library's, else the
+        default. Changing the model makes it the library's model; photos are re-embedded."""
+        current = active_spec(self.catalog)
+        chosen = spec or current or ModelSpec.default()
+        self.embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
+                                 threads=threads)
+        if current is None or current.model_id() != self.embedder.model_id or current != chosen:
+            with self.catalog.db.atomic():
+                self.catalog.set_meta(MODEL_KEY, chosen.to_json())
+            if current is not None and current.model_id() != self.embedder.model_id:
+                self.notify(f"model changed from {current} to {chosen}: photos will be re-embedded")
+        self.vectors = VectorIndex.open_for_writing(
+            self.data_dir.root, self.catalog, self.embedder.model_id, self.embedder.dim,
+            self.notify,
+        )
+        return self.embedder
+
+    # --- indexing -------------------------------------------------------------------
+
+    def index(self, roots: Sequence[str] | None = None, *, workers: int | None = None,
+              batch_size: int = 32, on_progress: ProgressFn | None = None,
+              should_stop: Callable[[], bool] | None = None) -> IndexReport:
+        if self.embedder is None or self.vectors is None:
+            self.load_model()
+        indexer = Indexer(self.catalog, self.vectors, self.embedder, workers=workers,
+                          batch_size=batch_size, on_progress=on_progress, should_stop=should_stop)
+        return indexer.run(roots if roots is not None else self.catalog.roots())
+
+
+@dataclass
+class Result:
+    id: int
+    path: str
+    score: float
+    width: int | None
+    height: int | None
+    taken: str | None
+    size: int
+    format: str | None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        del data["id"]
+        data["score"] = round(float(self.score), 4)
+        return data
+
+
+class Searcher:
+    """Answers text and image queries against a library; never writes to it."""
+
+    def __init__(self, data_dir: DataDir, device: str = "auto") -> None:
+        self.data_dir = data_dir
+        catalog = Catalog.open_for_reading(data_dir.catalog)
+        spec = active_spec(catalog) if catalog else None
+        if catalog is None or spec is None:
+            raise empty_library_error()
+        self.catalog = catalog
+        self.spec = spec
+        self.embedder = Embedder(spec, device=device, cache_dir=data_dir.models)
+        self.model = self.embedder.model_id
+        self.vectors = VectorIndex.open_for_reading(
+            data_dir.root, catalog, self.model, self.embedder.dim
+        )
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def refresh(self) -> None:
+        """Take in what the writer committed since the last query."""
+        self.vectors.catch_up(self.catalog)
+
+    def search_text(self, text: str, limit: int = 20) -> list[Result]:
+        if not text.strip():
+            raise PhotofindError("the search text is empty; type what the photos show")
+        return self._nearest(self.embedder.embed_text(text), limit)
+
+    def search_image(self, path: str | Path, limit: int = 20) -> list[Result]:
+        try:
+            decoded, _hash, _size = open_image(path, self.embedder.image_size)
+        except NotAnImage as exc:
+            raise PhotofindError(f"cannot search with {path}: {exc}") from None
+        tensor = self.embedder.preprocess(decoded.image)
+        return self._nearest(self.embedder.embed_images([tensor])[0], limit)
+
+    def _nearest(self, vector, limit: int) -> list[Result]:
+        self.refresh()
+        want = max(1, limit)
+        ids, scores = self.vectors.search(vector, want * 2 + 16)
+        photos = self.catalog.photos(int(i) for i in ids)
+        results = []
+        for key, score in zip(ids, scores, strict=True):
+            photo = photos.get(int(key))
+            if photo is None or photo.model != self.model:
+                continue  # removed, or re-embedded by another model since the index was saved
+            results.append(Result(photo.id, photo.path, float(score), photo.width, photo.height,
+                                  photo.taken, photo.size, photo.format))
+            if len(results) == want:
+                break
+        return results
+
+
+def status(data_dir: DataDir) -> dict:
+    catalog = Catalog.open_for_reading(data_dir.catalog)
+    if catalog is None:
+        return {"roots": [], "photos": 0, "failed": 0, "model": None, "offline_roots": [],
+                "data_dir": str(data_dir.root), "indexing": False}
+    try:
+        spec = active_spec(catalog)
+        model_id = spec.model_id() if spec else None
+        state = read_state(catalog)
+        roots = catalog.roots()
+        return {
+            "roots": roots,
+            "photos": catalog.count_photos(),
+            "failed": catalog.count_failures(),
+            "model": str(spec) if spec else None,
+            "offline_roots": [r for r in roots if not os.path.isdir(r)],
+            "searchable": catalog.count_photos(model_id) if model_id else 0,
+            "index_vectors": state.count if state else 0,
+            "data_dir": str(data_dir.root),
+            "indexing": locking.is_held(data_dir.lock),
+        }
+    finally:
+        catalog.close()

@@ -1,0 +1,87 @@
+"""Finding image files under a library root.
+
+The walk uses `os.scandir` and never follows a symbolic link, so it cannot leave the
+root or loop; every file inside the root is still reached by its real path. Hidden
+files and folders (names starting with a dot) are skipped. A file costs one `stat`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from photofind.core.decode import EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Found:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something under the root that could not be looked at."""
+
+    path: str
+    reason: str
+
+
+def display_path(path: str) -> str:
+    """A printable form of any path, also one whose name is not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def is_printable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def is_candidate(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in EXTENSIONS
+
+
+def walk(root: str) -> Iterator[Found | Problem]:
+    """Every candidate image file under `root` (depth first), and what could not be read."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except FileNotFoundError:
+            continue  # removed while we walked
+        except OSError as exc:
+            if folder == root:
+                raise
+            yield Problem(display_path(folder), f"folder could not be read: {exc.strerror or exc}")
+            continue
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                yield Problem(display_path(entry.path), f"could not be read: {exc.strerror or exc}")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subfolders.append(entry.path)
+            elif stat.S_ISREG(st.st_mode) and is_candidate(name):
+                if not is_printable(entry.path):
+                    yield Problem(
+                        display_path(entry.path),
+                        "the file name is not valid UTF-8; rename the file to index it",
+                    )
+                    continue
+                yield Found(entry.path, st.st_size, st.st_mtime_ns)
+        stack.extend(sorted(subfolders, reverse=True))

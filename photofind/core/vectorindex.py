@@ -1,0 +1,226 @@
+"""The vector index: usearch HNSW, cosine metric, key = the photo's catalog id.
+
+The index holds the vectors of one model and can always be rebuilt from the catalog.
+Saving is atomic and versioned: the index is written to a temporary file, fsynced and
+renamed to `vectors-<seq>.usearch`; then the catalog's meta row `index_state` (file
+name, model, dimension, count, checksum, last `seq` included) is committed. A reader
+therefore always finds a complete file that matches the state it read, and a writer
+that crashes anywhere in between leaves either the old state or the new one.
+
+On open, anything that disagrees (missing file, other model or dimension, bad checksum,
+failed load, wrong count) makes the writer rebuild from the catalog and say why.
+Changes committed to the catalog after the last save (rows with a higher `seq`) are
+replayed, so a save is not needed after every batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from usearch.index import Index
+
+from photofind.core.catalog import Catalog
+
+STATE_KEY = "index_state"
+Notify = Callable[[str], None]
+
+
+@dataclass
+class IndexState:
+    file: str
+    model: str
+    dim: int
+    count: int
+    seq: int
+    checksum: str
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_state(catalog: Catalog) -> IndexState | None:
+    raw = catalog.get_meta(STATE_KEY)
+    if not raw:
+        return None
+    try:
+        return IndexState(**json.loads(raw))
+    except (TypeError, ValueError):
+        return None
+
+
+def new_usearch(dim: int) -> Index:
+    return Index(ndim=dim, metric="cos", dtype="f16", connectivity=16,
+                 expansion_add=128, expansion_search=64)
+
+
+class VectorIndex:
+    def __init__(self, folder: Path, model: str, dim: int, index: Index, seq: int) -> None:
+        self.folder = folder
+        self.model = model
+        self.dim = dim
+        self.index = index
+        self.seq = seq  # every catalog change up to this seq is in `index`
+        self.dirty = False
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    # --- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open_for_writing(cls, folder: Path, catalog: Catalog, model: str, dim: int,
+                         notify: Notify) -> VectorIndex:
+        state = read_state(catalog)
+        problem, loaded = _load(folder, state, model, dim)
+        if loaded is None:
+            if catalog.count_photos(model) > 0 or (state and state.model == model):
+                notify(f"rebuilding the vector index from the catalog: {problem}")
+            return cls.rebuild(folder, catalog, model, dim)
+        vi = cls(folder, model, dim, loaded, state.seq)
+        stale = np.setdiff1d(np.asarray(loaded.keys, dtype=np.uint64), catalog.ids_for_model(model))
+        if len(stale):
+            vi.remove(stale)
+        vi.catch_up(catalog)
+        if len(vi) != catalog.count_photos(model):
+            notify("rebuilding the vector index from the catalog: it disagrees with the catalog "
+                   f"({len(vi)} vectors for {catalog.count_photos(model)} photos)")
+            return cls.rebuild(folder, catalog, model, dim)
+        if vi.dirty:
+            vi.save(catalog)
+        else:
+            vi.remove_other_files(keep=state.file, catalog=catalog)
+        return vi
+
+    @classmethod
+    def open_for_reading(cls, folder: Path, catalog: Catalog, model: str, dim: int
+                         ) -> VectorIndex:
+        """Load the saved index into memory and replay newer catalog rows; never writes.
+
+        A reader whose saved index is unusable (being rebuilt, damaged) searches an
+        in-memory index built from the catalog instead.
+        """
+        for _attempt in range(3):
+            state = read_state(catalog)
+            _problem, loaded = _load(folder, state, model, dim)
+            if loaded is not None:
+                vi = cls(folder, model, dim, loaded, state.seq)
+                vi.catch_up(catalog)
+                return vi
+        vi = cls(folder, model, dim, new_usearch(dim), 0)
+        vi.catch_up(catalog)
+        return vi
+
+    @classmethod
+    def rebuild(cls, folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex:
+        vi = cls(folder, model, dim, new_usearch(dim), 0)
+        vi.catch_up(catalog)
+        vi.save(catalog)
+        vi.remove_other_files(keep=None, catalog=catalog)
+        return vi
+
+    # --- changing ----------------------------------------------------------------
+
+    def catch_up(self, catalog: Catalog) -> int:
+        """Add the catalog's vectors changed since `self.seq`. Returns how many."""
+        target = catalog.max_seq(self.model)
+        if target <= self.seq:
+            return 0
+        n = 0
+        for ids, vectors in catalog.iter_vectors(self.model, after_seq=self.seq):
+            self.upsert(ids, vectors)
+            n += len(ids)
+        self.seq = target
+        return n
+
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.uint64)
+        present = np.atleast_1d(self.index.contains(ids)) if len(self.index) else None
+        if present is not None and present.any():
+            self.index.remove(ids[present])
+        self.index.add(ids, np.asarray(vectors, dtype=np.float32))
+        self.dirty = True
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.uint64)
+        if len(ids):
+            self.index.remove(ids)
+            self.dirty = True
+
+    def search(self, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine similarities), best first."""
+        if len(self.index) == 0:
+            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
+        matches = self.index.search(np.asarray(vector, dtype=np.float32), count=count)
+        return np.asarray(matches.keys), 1.0 - np.asarray(matches.distances)
+
+    # --- saving ------------------------------------------------------------------
+
+    def save(self, catalog: Catalog) -> None:
+        """Write the index atomically, then record it in the catalog."""
+        data = bytes(self.index.save())
+        name = f"vectors-{self.seq}-{os.getpid()}.usearch"
+        target = self.folder / name
+        tmp = self.folder / (name + ".tmp")
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(self.folder)
+        state = IndexState(name, self.model, self.dim, len(self.index), self.seq, checksum(data))
+        with catalog.db.atomic():
+            catalog.set_meta(STATE_KEY, json.dumps(asdict(state)))
+        self.dirty = False
+        self.remove_other_files(keep=name, catalog=catalog)
+
+    def remove_other_files(self, keep: str | None, catalog: Catalog) -> None:
+        """Delete index files that the catalog no longer names (older saves, crash leftovers)."""
+        if keep is None:
+            state = read_state(catalog)
+            keep = state.file if state else None
+        for entry in self.folder.glob("vectors-*.usearch*"):
+            if entry.name != keep:
+                try:
+                    entry.unlink()
+                except OSError:
+                    pass  # e.g. open by a reader on Windows; removed on a later save
+
+
+def _load(folder: Path, state: IndexState | None, model: str, dim: int
+          ) -> tuple[str, Index | None]:
+    if state is None:
+        return "no saved index", None
+    if state.model != model:
+        return f"it was made for another model ({state.model})", None
+    if state.dim != dim:
+        return f"it has {state.dim} dimensions, the model makes {dim}", None
+    try:
+        data = (folder / state.file).read_bytes()
+    except OSError as exc:
+        return f"its file could not be read ({exc.strerror or exc})", None
+    if checksum(data) != state.checksum:
+        return "its file is damaged (checksum mismatch)", None
+    try:
+        index = Index.restore(data)
+    except Exception as exc:  # usearch raises plain RuntimeError/ValueError on bad data
+        return f"its file could not be loaded ({exc})", None
+    if index is None or index.ndim != dim or len(index) != state.count:
+        return "its file does not match its recorded size", None
+    return "", index
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
