@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive, default=20, metavar="N")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("demo", parents=[common],
+                       help="index a demo library with the shipped demo model (offline)")
+    p.add_argument("--count", type=positive, default=300, metavar="N",
+                   help="how many demo scenes to write (default 300)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
     p.add_argument("--json", action="store_true")
@@ -79,8 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `photofind search … | head`
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
@@ -149,8 +154,6 @@ def cmd_search(args: argparse.Namespace, data: datadir.DataDir) -> int:
 
 
 def cmd_similar(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    import os
-
     from photofind.core.library import Searcher
 
     if not os.path.exists(args.image):
@@ -199,9 +202,54 @@ def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
     return 0
 
 
+DEMO_QUERIES = ("red circle", "blue square on yellow", "a green star and a white triangle")
+
+
+def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    from photofind.core.embedder import ModelSpec
+    from photofind.core.library import Searcher, Writer, active_spec
+    from photofind.demo import write_library
+    from photofind.progress import TerminalProgress
+
+    demo = ModelSpec.demo()
+    with Writer(data, "demo", notify=note) as writer:
+        current = active_spec(writer.catalog)
+        if current and current.model_id() != demo.model_id() and writer.catalog.count_photos():
+            raise PhotofindError(
+                f"this data directory already indexes your photos with {current}; run the demo "
+                "in a data directory of its own: photofind --data-dir ~/photofind-demo demo"
+            )
+        folder = data.root / "demo-library"
+        note(f"writing {args.count} demo scenes to {folder}")
+        write_library(folder, args.count)
+        roots = writer.add_roots([str(folder)])
+        writer.load_model(demo, device="cpu")
+        with TerminalProgress() as progress:
+            report = writer.index(roots, on_progress=progress.update)
+    searcher = Searcher(data, device="cpu")
+    try:
+        examples = {q: searcher.search_text(q, 5) for q in DEMO_QUERIES}
+    finally:
+        searcher.close()
+    if args.json:
+        emit_json({"library": str(folder), "index": report.to_json(),
+                   "examples": [{"query": q, "results": [r.to_json() for r in rs]}
+                                for q, rs in examples.items()]})
+        return 0
+    print_index_summary(report)
+    print(f"Demo library: {folder}")
+    for query, results in examples.items():
+        print(f'\nphotofind search "{query}"')
+        for r in results:
+            print(f"  {r.score:6.3f}  {os.path.basename(r.path)}")
+    print('\nNow try your own: photofind search "purple star on orange"')
+    return 0
+
+
 COMMANDS = {
     "index": cmd_index,
     "search": cmd_search,
     "similar": cmd_similar,
     "status": cmd_status,
+    "demo": cmd_demo,
 }

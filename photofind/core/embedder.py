@@ -57,15 +57,20 @@ class ModelSpec:
         return Path(self.name[len("local-dir:"):]) if self.name.startswith("local-dir:") else None
 
     def __str__(self) -> str:
+        if self == ModelSpec.demo():
+            return "demo"
         return f"{self.name} ({self.pretrained})" if self.pretrained else self.name
 
     def to_json(self) -> str:
-        return json.dumps({"name": self.name, "pretrained": self.pretrained})
+        # The demo model is stored by name, so the catalog survives a reinstall that
+        # moves the package (and with it the demo model's folder).
+        name = "demo" if self == ModelSpec.demo() else self.name
+        return json.dumps({"name": name, "pretrained": self.pretrained})
 
     @classmethod
     def from_json(cls, raw: str) -> ModelSpec:
         data = json.loads(raw)
-        return cls(data["name"], data.get("pretrained"))
+        return cls.parse(data["name"], data.get("pretrained"))
 
     def model_id(self) -> str:
         """What the catalog records with each vector. Two specs with the same id make the

@@ -1,0 +1,115 @@
+"""The vector index agrees with the catalog, or is rebuilt from it; readers catch up."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from imagezoo import make_library
+
+from photofind.core.catalog import NewPhoto
+from photofind.core.datadir import DataDir
+from photofind.core.embedder import ModelSpec
+from photofind.core.library import Searcher, Writer
+from photofind.core.vectorindex import STATE_KEY
+
+
+@pytest.fixture
+def indexed(tmp_path, tiny_model):
+    root = tmp_path / "Pictures"
+    files = make_library(root, count=2)
+    data = DataDir(tmp_path / "data")
+    notes: list[str] = []
+    with Writer(data, "index", notify=notes.append) as writer:
+        writer.add_roots([str(root)])
+        writer.load_model(ModelSpec.parse(tiny_model))
+        writer.index()
+    return data, files, tiny_model
+
+
+def reopen(data: DataDir, model: str) -> list[str]:
+    notes: list[str] = []
+    with Writer(data, "index", notify=notes.append) as writer:
+        writer.load_model(ModelSpec.parse(model))
+    return notes
+
+
+def test_reader_sees_rows_committed_after_the_last_save(indexed):
+    data, files, model = indexed
+    with Writer(data, "index") as writer:
+        embedder = writer.load_model(ModelSpec.parse(model))
+        vector = writer.catalog.vector(writer.catalog.photo_by_path(str(files["png"])).id)
+        with writer.catalog.db.atomic():  # committed, but the index is never saved (a crash)
+            writer.catalog.insert_photo(NewPhoto(
+                "/elsewhere/late.png", "/elsewhere", 1, 1, "h", 1, 1, None, "PNG",
+                embedder.model_id, vector))
+    searcher = Searcher(data)
+    try:
+        paths = [r.path for r in searcher.search_image(files["png"], 2)]
+    finally:
+        searcher.close()
+    assert set(paths) == {str(files["png"]), "/elsewhere/late.png"}
+    assert reopen(data, model) == []  # the writer catches up without a rebuild
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "zero", "other-model"])
+def test_damaged_index_is_rebuilt_and_search_works(indexed, damage, other_model):
+    data, files, model = indexed
+    (index_file,) = data.root.glob("vectors-*.usearch")
+    if damage == "delete":
+        index_file.unlink()
+    elif damage == "truncate":
+        index_file.write_bytes(index_file.read_bytes()[:100])
+    elif damage == "zero":
+        index_file.write_bytes(b"")
+    else:
+        reopen(data, other_model)  # the index now belongs to another model
+        reopen(data, model)
+    notes = reopen(data, model)
+    if damage != "other-model":
+        assert any("rebuilding the vector index" in n for n in notes), notes
+    searcher = Searcher(data)
+    try:
+        top = searcher.search_image(files["jpeg"], 1)[0]
+    finally:
+        searcher.close()
+    assert top.path == str(files["jpeg"]) and top.score > 0.99
+    assert len(list(data.root.glob("vectors-*"))) == 1
+
+
+def test_leftover_files_from_a_crashed_save_are_cleaned(indexed):
+    data, _files, model = indexed
+    (data.root / "vectors-999-1.usearch.tmp").write_bytes(b"half a save")
+    (data.root / "vectors-998-1.usearch").write_bytes(b"never recorded")
+    reopen(data, model)
+    assert len(list(data.root.glob("vectors-*"))) == 1
+
+
+def test_index_state_records_model_count_and_checksum(indexed):
+    data, files, model = indexed
+    with Writer(data, "index") as writer:
+        state = json.loads(writer.catalog.get_meta(STATE_KEY))
+        assert state["count"] == len(files)
+        assert state["model"] == ModelSpec.parse(model).model_id()
+        assert len(state["checksum"]) == 32
+        ids = writer.catalog.ids_for_model(state["model"])
+    assert np.all(ids > 0)
+
+
+def test_schema_migration_backs_up_first(indexed):
+    from photofind.core import catalog as catalog_module
+
+    data, _files, _model = indexed
+
+    @catalog_module.migrations(name="m999_test_only")
+    def add_column(db):
+        db.execute("ALTER TABLE photos ADD COLUMN rating INTEGER")
+
+    try:
+        with Writer(data, "index") as writer:
+            assert "rating" in writer.catalog.db["photos"].columns_dict
+        backups = list(data.backups.glob("catalog-before-m999_test_only-*.db"))
+        assert len(backups) == 1
+    finally:
+        catalog_module.migrations._migrations.pop()
