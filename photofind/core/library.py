@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from photofind.core import lock as locking
 from photofind.core.catalog import Catalog, is_within
 from photofind.core.datadir import DataDir
@@ -83,6 +85,17 @@ class Writer:
             self.catalog.add_root(path)
         stored = self.catalog.roots()
         return [next(r for r in stored if is_within(p, r)) for p in roots]
+
+    def remove_root(self, root: str) -> int:
+        """Forget a library root and its photos (the files themselves are never touched)."""
+        ids = [k.id for k in self.catalog.known_under(root).values()]
+        removed = self.catalog.remove_root(root)
+        if ids:
+            if self.vectors is None:
+                self.load_model()
+            self.vectors.remove(np.array(ids, dtype=np.uint64))
+            self.vectors.save(self.catalog)
+        return removed
 
     # --- model ----------------------------------------------------------------------
 
@@ -165,12 +178,21 @@ class Searcher:
         return self._nearest(self.embedder.embed_text(text), limit)
 
     def search_image(self, path: str | Path, limit: int = 20) -> list[Result]:
-        try:
-            decoded, _hash, _size = open_image(path, self.embedder.image_size)
-        except NotAnImage as exc:
-            raise PhotofindError(f"cannot search with {path}: {exc}") from None
-        tensor = self.embedder.preprocess(decoded.image)
-        return self._nearest(self.embedder.embed_images([tensor])[0], limit)
+        return self.search_images([path], limit)
+
+    def search_images(self, paths: Sequence[str | Path], limit: int = 20) -> list[Result]:
+        """Photos that look like all of `paths`: the nearest to the mean of their vectors."""
+        tensors = []
+        for path in paths:
+            try:
+                decoded, _hash, _size = open_image(path, self.embedder.image_size)
+            except NotAnImage as exc:
+                raise PhotofindError(f"cannot search with {path}: {exc}") from None
+            tensors.append(self.embedder.preprocess(decoded.image))
+        if not tensors:
+            raise PhotofindError("no image to search with")
+        mean = self.embedder.embed_images(tensors).mean(axis=0)
+        return self._nearest(mean / max(float(np.linalg.norm(mean)), 1e-12), limit)
 
     def _nearest(self, vector, limit: int) -> list[Result]:
         self.refresh()
