@@ -1,0 +1,63 @@
+"""Starting the desktop app: `photofind gui [IMAGE]` or `photofind-gui [IMAGE]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from photofind.core import datadir
+
+
+def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
+    """Open the window on `data_dir`; with `image`, start with photos similar to it."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from photofind.gui.errors import ErrorReporter, setup_logging
+    from photofind.gui.prefs import APPLICATION, ORGANISATION
+
+    data_dir.ensure()
+    log_path = setup_logging(data_dir)
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("photofind")
+    app.setDesktopFileName("photofind")
+    reporter = ErrorReporter(log_path).install()
+
+    from photofind.gui.window import MainWindow
+
+    window = MainWindow(data_dir)
+    reporter.window = window
+    window.show()
+    if image:
+        path = os.path.abspath(os.path.expanduser(image))
+        QTimer.singleShot(0, lambda: window.find_similar([path]))
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
+        reporter.uninstall()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="photofind-gui",
+                                     description="photofind's desktop app.")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where photofind keeps its index (default: $PHOTOFIND_DATA_DIR, "
+                             "else the platform's data folder)")
+    parser.add_argument("image", nargs="?", metavar="IMAGE",
+                        help="start by finding photos similar to this image")
+    args = parser.parse_args(argv)
+    if args.image and not os.path.isfile(os.path.expanduser(args.image)):
+        parser.error(f"no such file: {args.image}")
+    return run(datadir.resolve(args.data_dir), args.image)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

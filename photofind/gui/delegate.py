@@ -1,0 +1,93 @@
+"""Paints one result cell: the thumbnail, fitted and sharp at the screen's pixel ratio,
+and the file name underneath; selection and hover in the palette's highlight colour."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from photofind.core.thumbnails import bucket_for
+from photofind.gui.results_model import PATH_ROLE
+from photofind.gui.thumbnail_loader import ThumbnailLoader
+
+PAD = 6  # between the cell's edge and the thumbnail
+NAMES_FROM = 120  # file names are drawn under thumbnails at least this large
+
+
+class ResultDelegate(QStyledItemDelegate):
+    def __init__(self, loader: ThumbnailLoader, thumb: int, parent=None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.thumb = thumb
+
+    def set_thumb_size(self, thumb: int) -> None:
+        self.thumb = thumb
+        self.loader.forget_fitted()
+
+    @property
+    def show_names(self) -> bool:
+        return self.thumb >= NAMES_FROM
+
+    @property
+    def box_height(self) -> int:
+        """Thumbnails sit in a 4:3 box: most photos fill it; portraits stand in its middle."""
+        return round(self.thumb * 3 / 4)
+
+    def cell_size(self, metrics: QFontMetrics) -> QSize:
+        text = metrics.height() + 4 if self.show_names else 0
+        return QSize(self.thumb + 2 * PAD, self.box_height + 2 * PAD + text)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return self.cell_size(option.fontMetrics)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        palette = option.palette
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+        cell = option.rect.adjusted(2, 2, -2, -2)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        if selected or hovered:
+            colour = QColor(palette.color(QPalette.ColorRole.Highlight))
+            if not selected:
+                colour.setAlpha(60)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(QRectF(cell), 6, 6)
+
+        box = QRect(cell.x() + (cell.width() - self.thumb) // 2, cell.y() + PAD - 2,
+                    self.thumb, self.box_height)
+        ratio = painter.device().devicePixelRatioF()
+        device = QSize(math.ceil(box.width() * ratio), math.ceil(box.height() * ratio))
+        bucket = bucket_for(device.width())
+        path = index.data(PATH_ROLE)
+        pixmap = self.loader.fitted(path, bucket, device)
+        if pixmap is not None:
+            w, h = pixmap.width() / ratio, pixmap.height() / ratio
+            target = QRectF(box.x() + (box.width() - w) / 2, box.y() + (box.height() - h) / 2,
+                            w, h)
+            painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
+        else:
+            placeholder = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
+            placeholder.setAlpha(40)
+            painter.setBrush(placeholder)
+            painter.drawRoundedRect(QRectF(box).adjusted(8, 8, -8, -8), 4, 4)
+            if self.loader.failure(path, bucket):
+                painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                                 "cannot show\nthis photo")
+
+        if self.show_names:
+            role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+            painter.setPen(palette.color(role))
+            metrics = option.fontMetrics
+            text_rect = QRect(cell.x() + 4, box.bottom() + 3, cell.width() - 8, metrics.height())
+            name = metrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
+                                      Qt.TextElideMode.ElideMiddle, text_rect.width())
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                             name)
+        painter.restore()

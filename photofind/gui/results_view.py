@@ -1,0 +1,130 @@
+"""The results grid (a QListView in icon mode: only visible cells are painted, so 10,000
+results cost no more than 40) and the plain-words page shown instead when there is
+nothing to show."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class ResultsView(QListView):
+    zoom_step = Signal(int)  # +1 larger, -1 smaller (Ctrl + wheel)
+    space_pressed = Signal()
+    open_pressed = Signal()
+    copy_pressed = Signal()
+    escape_pressed = Signal()
+    up_from_top = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setWrapping(True)
+        self.setSpacing(0)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setFrameShape(QListView.Shape.NoFrame)
+        self.verticalScrollBar().setSingleStep(24)
+
+    def set_cell(self, size: QSize) -> None:
+        """Cells of at least `size`, widened so that the columns fill the width evenly."""
+        self._cell = size
+        self._justify()
+        self.verticalScrollBar().setSingleStep(max(24, size.height() // 4))
+
+    def _justify(self) -> None:
+        cell = getattr(self, "_cell", None)
+        if cell is None:
+            return
+        width = max(1, self.viewport().width() - 2)
+        columns = max(1, width // max(1, cell.width()))
+        grid = QSize(max(cell.width(), width // columns), cell.height())
+        if grid != self.gridSize():
+            self.setGridSize(grid)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._justify()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            delta = event.angleDelta().y()
+            if delta:
+                self.zoom_step.emit(1 if delta > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.modifiers():
+            self.space_pressed.emit()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.open_pressed.emit()
+        elif event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_pressed.emit()
+        elif key == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
+        elif key == Qt.Key.Key_Up and self.currentIndex().row() < self._columns():
+            self.up_from_top.emit()
+        else:
+            super().keyPressEvent(event)
+
+    def _columns(self) -> int:
+        grid = self.gridSize().width() or 1
+        return max(1, self.viewport().width() // grid)
+
+
+class MessagePage(QWidget):
+    """A title, a line or two of plain words, and at most one button."""
+
+    action = Signal(str)  # the button's key
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel()
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        self.title.setFont(font)
+        self.body = QLabel()
+        self.body.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        for label in (self.title, self.body):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            label.setMaximumWidth(620)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton()
+        self.button.clicked.connect(lambda: self.action.emit(self._key))
+        self._key = ""
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(6)
+        layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(10)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(3)
+
+    def show_message(self, title: str, body: str = "", button: str = "", key: str = "") -> None:
+        self.title.setText(title)
+        self.body.setText(body)
+        self.body.setVisible(bool(body))
+        self.button.setText(button)
+        self.button.setVisible(bool(button))
+        self._key = key

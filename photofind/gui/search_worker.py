@@ -1,0 +1,135 @@
+"""Searches on their own thread: one `Searcher`, loaded once and kept alive.
+
+The window sends numbered requests through queued signals. A request older than the
+newest one (`latest`, set by the GUI thread as it sends) is skipped unanswered, so a
+burst of keystrokes costs one search, and the window drops any stale answer that still
+arrives. The worker also answers "what is in the library" (photo count, roots, model)
+so the GUI thread never queries SQLite itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from photofind.core.datadir import DataDir
+from photofind.core.errors import ModelUnavailable, PhotofindError
+from photofind.core.library import Searcher, active_spec, status
+from photofind.gui.prefs import core_device
+
+log = logging.getLogger(__name__)
+
+
+class SearchWorker(QObject):
+    library = Signal(dict)  # photofind.core.library.status(), plus "problem"
+    unavailable = Signal(str, str)  # kind ("empty", "model", "error"), message
+    results = Signal(int, object, float)  # seq, [Result], seconds
+    failed = Signal(int, str)  # seq, message
+
+    def __init__(self, data_dir: DataDir, device: str = "auto") -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.device = device
+        self.latest = 0  # written by the GUI thread; a plain int is read atomically
+        self.searcher: Searcher | None = None
+        self.problem: tuple[str, str] | None = None
+
+    # --- opening ---------------------------------------------------------------------
+
+    @Slot()
+    def open(self) -> None:
+        self._close_searcher()
+        info = self._status()
+        self.problem = None
+        if not info.get("model"):
+            self.problem = ("empty", "no photos have been indexed yet")
+        else:
+            try:
+                self.searcher = Searcher(self.data_dir, device=core_device(self.device))
+            except ModelUnavailable as exc:
+                self.problem = ("model", str(exc))
+            except PhotofindError as exc:
+                self.problem = ("error", str(exc))
+            except Exception as exc:  # e.g. torch failing on a device: say so, keep going
+                log.exception("could not open the library for searching")
+                self.problem = ("error", f"could not open the library for searching: {exc}")
+        if self.problem:
+            self.unavailable.emit(*self.problem)
+        self._emit_library(info)
+
+    @Slot(str)
+    def set_device(self, device: str) -> None:
+        if device != self.device:
+            self.device = device
+            self.open()
+
+    @Slot()
+    def library_changed(self) -> None:
+        """The writer changed the library: take in a new model, or a first model."""
+        searcher = self.searcher
+        if searcher is None:
+            self.open()
+            return
+        try:
+            spec = active_spec(searcher.catalog)
+        except Exception:
+            spec = None
+        if spec is None or spec.model_id() != searcher.model:
+            self.open()
+        else:
+            self.refresh_library()
+
+    @Slot()
+    def refresh_library(self) -> None:
+        self._emit_library(self._status())
+
+    def _status(self) -> dict:
+        try:
+            return status(self.data_dir)
+        except PhotofindError as exc:
+            return {"roots": [], "photos": 0, "failed": 0, "offline_roots": [], "model": None,
+                    "indexing": False, "error": str(exc)}
+
+    def _emit_library(self, info: dict) -> None:
+        info["problem"] = list(self.problem) if self.problem else None
+        self.library.emit(info)
+
+    # --- searching ---------------------------------------------------------------------
+
+    @Slot(int, str, int)
+    def search_text(self, seq: int, text: str, limit: int) -> None:
+        self._run(seq, lambda s: s.search_text(text, limit))
+
+    @Slot(int, list, int)
+    def search_images(self, seq: int, paths: list, limit: int) -> None:
+        self._run(seq, lambda s: s.search_images(paths, limit))
+
+    def _run(self, seq: int, query) -> None:
+        if seq < self.latest:
+            return  # a newer request is already queued behind this one
+        if self.searcher is None:
+            self.open()
+        if self.searcher is None:
+            self.failed.emit(seq, self.problem[1] if self.problem else "nothing to search yet")
+            return
+        started = time.perf_counter()
+        try:
+            found = query(self.searcher)
+        except PhotofindError as exc:
+            self.failed.emit(seq, str(exc))
+            return
+        except Exception:
+            self.failed.emit(seq, "the search failed unexpectedly; see the log for details")
+            raise
+        self.results.emit(seq, found, time.perf_counter() - started)
+
+    @Slot()
+    def close(self) -> None:
+        self._close_searcher()
+
+    def _close_searcher(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+            self.searcher = None

@@ -1,0 +1,125 @@
+"""The status bar: how many photos, indexing progress with pause/resume, failed files."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QToolButton, QWidget
+
+from photofind.gui.icons import icon
+from photofind.gui.index_worker import IndexStatus
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s" if minutes < 10 else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress_text(status: IndexStatus) -> str:
+    if status.stage == "model":
+        return f"Loading the model {status.model}…"
+    if status.stage == "demo":
+        return f"Writing {status.total} demo photos…"
+    if status.stage == "scanning":
+        return "Looking for new and changed photos…"
+    if status.stage == "saving":
+        return "Saving the index…"
+    if status.stage == "indexing":
+        text = f"Indexing {status.done:,} of {status.total:,}"
+        if status.paused:
+            return f"{text} · paused"
+        if status.rate > 0:
+            text += f" · {status.rate:.1f} photos/s"
+            if status.eta is not None and status.done < status.total:
+                text += f" · about {duration(status.eta)} left"
+        return text
+    return ""
+
+
+class StatusBar(QStatusBar):
+    pause_toggled = Signal(bool)  # True: pause
+    stop_clicked = Signal()
+    failures_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.count = QLabel()
+        self.count.setContentsMargins(6, 0, 6, 0)
+        self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress_label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(160)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(12)
+        self.pause_button = QToolButton()
+        self.pause_button.setAutoRaise(True)
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.stop_button = QToolButton()
+        self.stop_button.setAutoRaise(True)
+        self.stop_button.setIcon(icon("close"))
+        self.stop_button.setToolTip("Cancel")
+        self.stop_button.clicked.connect(self.stop_clicked)
+        self.failures = QPushButton()
+        self.failures.setFlat(True)
+        self.failures.setIcon(icon("warning"))
+        self.failures.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.failures.setToolTip("Show the files photofind could not read, and why")
+        self.failures.clicked.connect(self.failures_clicked)
+        self.addWidget(self.count)
+        self.addWidget(self.note, 1)
+        for widget in (self.progress_label, self.bar, self.pause_button, self.stop_button,
+                       self.failures):
+            self.addPermanentWidget(widget)
+        self._set_pause_icon(False)
+        self.set_progress(IndexStatus("done"))
+        self.set_failures(0)
+
+    def set_library(self, photos: int, offline: int = 0, failed: int = 0) -> None:
+        text = f"{photos:,} photo{'s' if photos != 1 else ''}"
+        if offline:
+            text += f" · {offline} folder{'s' if offline > 1 else ''} offline"
+        self.count.setText(text)
+        self.set_failures(failed)
+
+    def set_failures(self, failed: int) -> None:
+        self.failures.setText(f"{failed:,} file{'s' if failed != 1 else ''} could not be read")
+        self.failures.setVisible(failed > 0)
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setToolTip(text)
+
+    def set_progress(self, status: IndexStatus) -> None:
+        active = status.stage not in ("done", "waiting")
+        for widget in (self.progress_label, self.bar, self.stop_button):
+            widget.setVisible(active)
+        self.pause_button.setVisible(active and status.stage == "indexing")
+        self.progress_label.setText(progress_text(status))
+        if status.stage == "indexing" and status.total:
+            self.bar.setRange(0, status.total)
+            self.bar.setValue(status.done)
+        else:
+            self.bar.setRange(0, 0)  # busy, no known total
+        self.stop_button.setToolTip("Cancel loading the model" if status.stage == "model"
+                                    else "Stop indexing (what is done is kept)")
+        if not active:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.blockSignals(False)
+            self._set_pause_icon(False)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self._set_pause_icon(paused)
+        self.pause_toggled.emit(paused)
+
+    def _set_pause_icon(self, paused: bool) -> None:
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.pause_button.setToolTip("Resume indexing" if paused else "Pause indexing")

@@ -1,0 +1,169 @@
+"""The first run: pick the folders that hold your photos (Pictures preselected) and
+start; or try the demo library. When the model cannot be had, say so and offer the demo."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photofind.gui.icons import icon
+
+
+def pictures_folder() -> str | None:
+    path = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return path if path and os.path.isdir(path) else None
+
+
+class WelcomePage(QWidget):
+    start = Signal(list)  # folders
+    demo = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("Welcome to photofind")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        title.setFont(font)
+        intro = QLabel(
+            "photofind finds photos in your own folders by what they show: type “birthday "
+            "cake” or drop a photo on the window. Choose the folders that hold your photos. "
+            "photofind indexes them on this computer; nothing leaves it, and your photos are "
+            "never changed, moved or deleted.")
+        intro.setWordWrap(True)
+        self.folders_list = QListWidget()
+        self.folders_list.setMinimumHeight(110)
+        self.add_button = QPushButton(icon("folder"), "Add folder…")
+        self.add_button.clicked.connect(self._choose)
+        self.start_button = QPushButton("Start indexing")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self._start)
+        self.folders_list.itemChanged.connect(self._update)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        row.addWidget(self.start_button)
+
+        self.problem = QFrame()
+        self.problem.setFrameShape(QFrame.Shape.StyledPanel)
+        self.problem.setAutoFillBackground(True)
+        self.problem.setBackgroundRole(QPalette.ColorRole.AlternateBase)
+        warning = QLabel()
+        warning.setPixmap(icon("warning").pixmap(28, 28))
+        warning.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.problem_text = QLabel()
+        self.problem_text.setWordWrap(True)
+        self.problem_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_demo = QPushButton("Use the demo library instead")
+        self.problem_demo.clicked.connect(self.demo)
+        problem_body = QVBoxLayout()
+        problem_body.addWidget(self.problem_text)
+        problem_body.addWidget(self.problem_demo, 0, Qt.AlignmentFlag.AlignLeft)
+        problem = QHBoxLayout(self.problem)
+        problem.addWidget(warning, 0, Qt.AlignmentFlag.AlignTop)
+        problem.addLayout(problem_body, 1)
+        self.problem.hide()
+
+        self.status = QLabel()
+        self.status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.status.setWordWrap(True)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        demo_text = QLabel("No photos at hand, or no network to fetch the model? The demo "
+                           "library is 300 made-up scenes of coloured shapes, indexed with a "
+                           "small model that ships with photofind.")
+        demo_text.setWordWrap(True)
+        demo_text.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.demo_button = QPushButton("Try the demo library")
+        self.demo_button.clicked.connect(self.demo)
+        demo_row = QHBoxLayout()
+        demo_row.addWidget(demo_text, 1)
+        demo_row.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignVCenter)
+
+        column = QWidget()
+        column.setMaximumWidth(640)
+        layout = QVBoxLayout(column)
+        layout.setSpacing(12)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addSpacing(6)
+        layout.addWidget(QLabel("<b>Your photo folders</b>"))
+        layout.addWidget(self.folders_list)
+        layout.addLayout(row)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.status)
+        layout.addSpacing(10)
+        layout.addWidget(line)
+        layout.addLayout(demo_row)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(column, 4)
+        outer.addStretch(1)
+        wrapper = outer
+        wrapper.setContentsMargins(24, 24, 24, 24)
+
+        pictures = pictures_folder()
+        if pictures:
+            self.add_folder(pictures)
+        self._update()
+
+    def add_folder(self, path: str, checked: bool = True) -> None:
+        for row in range(self.folders_list.count()):
+            if self.folders_list.item(row).data(Qt.ItemDataRole.UserRole) == path:
+                return
+        item = QListWidgetItem(icon("folder"), path)
+        item.setData(Qt.ItemDataRole.UserRole, path)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.folders_list.addItem(item)
+        self._update()
+
+    def folders(self) -> list[str]:
+        chosen = []
+        for row in range(self.folders_list.count()):
+            item = self.folders_list.item(row)
+            if item.checkState() == Qt.CheckState.Checked:
+                chosen.append(item.data(Qt.ItemDataRole.UserRole))
+        return chosen
+
+    def show_problem(self, message: str, offer_demo: bool = True) -> None:
+        self.problem_text.setText(message)
+        self.problem_demo.setVisible(offer_demo)
+        self.problem.show()
+        self.set_busy(False)
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        self.status.setText(text)
+        for widget in (self.add_button, self.demo_button, self.problem_demo,
+                       self.folders_list):
+            widget.setEnabled(not busy)
+        self._update(busy=busy)
+
+    def _update(self, *_args, busy: bool = False) -> None:
+        self.start_button.setEnabled(bool(self.folders()) and not busy)
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of photos")
+        if folder:
+            self.add_folder(folder)
+
+    def _start(self) -> None:
+        folders = self.folders()
+        if folders:
+            self.problem.hide()
+            self.start.emit(folders)

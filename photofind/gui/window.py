@@ -1,0 +1,779 @@
+"""The main window: search field on top, results grid, preview pane, status bar.
+
+The window only arranges widgets and passes messages. Searching happens on the search
+worker's thread, indexing on the index worker's, thumbnails and previews on thread pools;
+their answers arrive as queued signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from PySide6.QtCore import QPoint, QSize, Qt, QThread, QThreadPool, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photofind.core.datadir import DataDir
+from photofind.core.decode import EXTENSIONS
+from photofind.core.embedder import ModelSpec
+from photofind.core.library import Result
+from photofind.core.thumbnails import ThumbnailCache
+from photofind.gui import launch
+from photofind.gui.delegate import ResultDelegate
+from photofind.gui.icons import icon
+from photofind.gui.index_worker import IndexStatus, IndexWorker
+from photofind.gui.library_dialog import FailuresDialog, LibraryDialog
+from photofind.gui.prefs import Prefs
+from photofind.gui.preview import LargePreview, PreviewPane
+from photofind.gui.results_model import PATH_ROLE, ResultsModel
+from photofind.gui.results_view import MessagePage, ResultsView
+from photofind.gui.search_bar import SearchBar
+from photofind.gui.search_worker import SearchWorker
+from photofind.gui.settings_dialog import SettingsDialog
+from photofind.gui.status_bar import StatusBar, progress_text
+from photofind.gui.tasks import run_in_background
+from photofind.gui.thumbnail_loader import ThumbnailLoader
+from photofind.gui.welcome import WelcomePage
+
+log = logging.getLogger(__name__)
+DEBOUNCE_MS = 150
+BUSY_RETRY_MS = 30_000
+THUMBNAIL_CACHE_BYTES = 2 << 30
+
+
+def image_paths(urls: list[QUrl]) -> tuple[list[str], list[str]]:
+    """(image files, folders) among dropped or pasted URLs."""
+    files, folders = [], []
+    for url in urls:
+        if not url.isLocalFile():
+            continue
+        path = url.toLocalFile()
+        if os.path.isdir(path):
+            folders.append(path)
+        elif os.path.splitext(path)[1].lower() in EXTENSIONS:
+            files.append(path)
+    return files, folders
+
+
+class MainWindow(QMainWindow):
+    # to the workers (queued: they live on their own threads)
+    _search_text = Signal(int, str, int)
+    _search_images = Signal(int, list, int)
+    _open_searcher = Signal()
+    _library_changed = Signal()
+    _set_search_device = Signal(str)
+    _index = Signal(list, str, str)
+    _remove_root = Signal(str)
+    _demo = Signal(int)
+    _configure_index = Signal(str, int)
+    # for tests and benchmarks
+    results_shown = Signal(int)  # how many
+    library_updated = Signal(dict)
+    index_finished = Signal(str, object)
+
+    def __init__(self, data_dir: DataDir, prefs: Prefs | None = None, *,
+                 index_on_start: bool = True, demo_count: int = 300) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.prefs = prefs or Prefs()
+        self.index_on_start = index_on_start
+        self.demo_count = demo_count
+        self.library: dict = {}
+        self.seq = 0
+        self.query_text = ""
+        self.query_paths: list[str] = []
+        self.sent_at = 0.0
+        self.last_search_seconds = 0.0
+        self.indexing = False
+        self.pending_index: tuple[list, str, str] | None = None
+        self.caught_up = False
+        self._closing = False
+        self.library_dialog: LibraryDialog | None = None
+        self.context_menu: QMenu | None = None
+        self.setWindowTitle("photofind")
+        self.setAcceptDrops(True)
+
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self.loader = ThumbnailLoader(ThumbnailCache(data_dir.thumbnails), parent=self)
+        self._build()
+        self._start_workers()
+        self._restore()
+        run_in_background(lambda: ThumbnailCache(data_dir.thumbnails).prune(THUMBNAIL_CACHE_BYTES),
+                          lambda _n: None, lambda exc: log.info("thumbnail prune: %s", exc))
+
+    # --- building ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.bar = SearchBar(self.loader, self.prefs.zoom)
+        self.field = self.bar.field
+        self.model = ResultsModel(self)
+        self.delegate = ResultDelegate(self.loader, self.prefs.zoom, self)
+        self.view = ResultsView()
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(self.delegate)
+        self.message = MessagePage()
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.message)
+        self.results_stack.addWidget(self.view)
+        self.preview = PreviewPane(self.pool)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.results_stack)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([860, 340])
+        self.splitter.setChildrenCollapsible(False)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        self.main_page = QWidget()
+        main = QVBoxLayout(self.main_page)
+        main.setContentsMargins(0, 0, 0, 0)
+        main.setSpacing(0)
+        main.addWidget(self.bar)
+        main.addWidget(line)
+        main.addWidget(self.splitter, 1)
+        self.welcome = WelcomePage()
+        self.large = LargePreview(self.pool)
+        self.opening = MessagePage()
+        self.opening.show_message("Opening your library…")
+        self.pages = QStackedWidget()
+        for page in (self.opening, self.welcome, self.main_page, self.large):
+            self.pages.addWidget(page)
+        self.setCentralWidget(self.pages)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.drop_hint = QLabel("Drop to find similar photos", self.pages)
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setAutoFillBackground(True)
+        self.drop_hint.setBackgroundRole(QPalette.ColorRole.Highlight)
+        self.drop_hint.setForegroundRole(QPalette.ColorRole.HighlightedText)
+        font = self.drop_hint.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        self.drop_hint.setFont(font)
+        self.drop_hint.hide()
+        self._apply_zoom(self.prefs.zoom)
+
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.search_now)
+        self.busy_retry = QTimer(self)
+        self.busy_retry.setSingleShot(True)
+        self.busy_retry.setInterval(BUSY_RETRY_MS)
+        self.busy_retry.timeout.connect(self._retry_index)
+
+        self.field.textEdited.connect(self._text_edited)
+        self.field.textChanged.connect(self._text_changed)
+        self.field.returnPressed.connect(self.search_now)
+        self.field.escape.connect(self.clear_query)
+        self.field.down.connect(self._focus_results)
+        self.field.photo_paste_handler = self.paste_photo
+        self.bar.chip.cleared.connect(self.clear_query)
+        self.bar.zoom.valueChanged.connect(self._apply_zoom)
+        self.bar.library_clicked.connect(self.show_library)
+        self.bar.settings_clicked.connect(self.show_settings)
+        self.loader.ready.connect(self.model.photo_changed)
+        self.view.zoom_step.connect(lambda d: self.bar.zoom.setValue(self.bar.zoom.value() + 16 * d))
+        self.view.space_pressed.connect(self.toggle_large_preview)
+        self.view.open_pressed.connect(lambda: self.open_paths(self.selected_paths()))
+        self.view.doubleClicked.connect(lambda i: self.open_paths([i.data(PATH_ROLE)]))
+        self.view.copy_pressed.connect(lambda: self.copy_paths(self.selected_paths()))
+        self.view.escape_pressed.connect(self.field.setFocus)
+        self.view.up_from_top.connect(self.field.setFocus)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.preview.open_requested.connect(lambda p: self.open_paths([p]))
+        self.preview.show_in_folder_requested.connect(self.show_in_folder)
+        self.preview.find_similar_requested.connect(self.find_similar)
+        self.large.closed.connect(self.toggle_large_preview)
+        self.large.step.connect(self._step)
+        self.large.open_requested.connect(lambda: self.open_paths(self.selected_paths()[:1]))
+        self.message.action.connect(self._message_action)
+        self.welcome.start.connect(self._welcome_start)
+        self.welcome.demo.connect(self.start_demo)
+        self.status.pause_toggled.connect(self._pause_toggled)
+        self.status.stop_clicked.connect(self._stop_indexing)
+        self.status.failures_clicked.connect(self.show_failures)
+
+        for keys in ("Ctrl+F", "/"):
+            QShortcut(QKeySequence(keys), self, self.focus_search)
+        paste = QAction(self)
+        paste.setShortcut(QKeySequence.StandardKey.Paste)
+        paste.triggered.connect(self.paste_photo)
+        self.addAction(paste)
+
+    def _start_workers(self) -> None:
+        self.search_thread = QThread(self)
+        self.search_thread.setObjectName("photofind-search")
+        self.searcher = SearchWorker(self.data_dir, self.prefs.device)
+        self.searcher.moveToThread(self.search_thread)
+        self._search_text.connect(self.searcher.search_text)
+        self._search_images.connect(self.searcher.search_images)
+        self._open_searcher.connect(self.searcher.open)
+        self._library_changed.connect(self.searcher.library_changed)
+        self._set_search_device.connect(self.searcher.set_device)
+        self.searcher.results.connect(self._results)
+        self.searcher.failed.connect(self._search_failed)
+        self.searcher.library.connect(self._library_info)
+        self.searcher.unavailable.connect(self._search_unavailable)
+
+        self.index_thread = QThread(self)
+        self.index_thread.setObjectName("photofind-index")
+        self.indexer = IndexWorker(self.data_dir, self.prefs.device, self.prefs.cores)
+        self.indexer.moveToThread(self.index_thread)
+        self._index.connect(self.indexer.index)
+        self._remove_root.connect(self.indexer.remove_root)
+        self._demo.connect(self.indexer.demo)
+        self._configure_index.connect(self.indexer.configure)
+        self.indexer.progress.connect(self._index_progress)
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.failed.connect(self._index_failed)
+        self.indexer.model_unavailable.connect(self._model_unavailable)
+        self.indexer.busy.connect(self._writer_busy)
+        self.indexer.note.connect(self.status.set_note)
+        self.indexer.library_changed.connect(self._library_changed)
+        self.search_thread.start()
+        self.index_thread.start()
+        self._open_searcher.emit()
+
+    def _restore(self) -> None:
+        geometry = self.prefs.state("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1240, 800)
+        splitter = self.prefs.state("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    # --- searching ------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        if self.pages.currentWidget() is self.large:
+            self.toggle_large_preview()
+        self.field.setFocus()
+        self.field.selectAll()
+
+    def _text_edited(self, text: str) -> None:
+        if self.query_paths and text:
+            self.query_paths = []
+            self.bar.chip.set_paths([])
+
+    def _text_changed(self, _text: str) -> None:
+        self.debounce.start()
+
+    def search_now(self) -> None:
+        self.debounce.stop()
+        text = self.field.text().strip()
+        if not text:
+            if not self.query_paths:
+                self.query_text = ""
+                self.seq += 1  # anything still in flight is stale now
+                self.model.clear()
+                self._show_idle()
+            return
+        if text == self.query_text and not self.query_paths and self.model.rowCount():
+            return
+        self.query_text = text
+        self._send(lambda seq: self._search_text.emit(seq, text, self.prefs.result_limit))
+
+    def find_similar(self, paths: list[str]) -> None:
+        """Show photos like `paths` (files inside or outside the library)."""
+        paths = [os.path.abspath(p) for p in paths if p]
+        if not paths:
+            return
+        self.query_paths = paths
+        self.query_text = ""
+        self.field.blockSignals(True)
+        self.field.clear()
+        self.field.blockSignals(False)
+        self.debounce.stop()
+        self.bar.chip.set_paths(paths)
+        if self.pages.currentWidget() is self.large:
+            self.pages.setCurrentWidget(self.main_page)
+        self._send(lambda seq: self._search_images.emit(seq, paths, self.prefs.result_limit))
+
+    def _send(self, emit) -> None:
+        self.seq += 1
+        self.searcher.latest = self.seq
+        self.sent_at = time.perf_counter()
+        emit(self.seq)
+
+    def clear_query(self) -> None:
+        self.query_paths = []
+        self.bar.chip.set_paths([])
+        self.field.clear()
+        self.search_now()
+        self.field.setFocus()
+
+    @Slot(int, object, float)
+    def _results(self, seq: int, results: list[Result], seconds: float) -> None:
+        if seq != self.seq:
+            return  # an answer to a query the person has already changed
+        self.last_search_seconds = seconds
+        selected = self.selected_paths()
+        self.model.set_results(results)
+        if not results:
+            what = (f"“{self.query_text}”" if self.query_text else "this photo")
+            self.message.show_message(f"No photos match {what}.",
+                                      "Try other words, or add more folders to the library.")
+            self.results_stack.setCurrentWidget(self.message)
+        else:
+            self.results_stack.setCurrentWidget(self.view)
+            self._reselect(selected)
+        self.status.set_note(f"{len(results):,} best matches first · "
+                             f"{(time.perf_counter() - self.sent_at) * 1000:.0f} ms"
+                             if results else "")
+        self.results_shown.emit(len(results))
+
+    @Slot(int, str)
+    def _search_failed(self, seq: int, message: str) -> None:
+        if seq != self.seq:
+            return
+        self.model.clear()
+        self.message.show_message("The search did not work.", message)
+        self.results_stack.setCurrentWidget(self.message)
+        self.results_shown.emit(0)
+
+    def _reselect(self, paths: list[str]) -> None:
+        rows = [r for r in (self.model.row_of(p) for p in paths) if r is not None]
+        if rows:
+            self.view.setCurrentIndex(self.model.index(rows[0]))
+        else:
+            self.view.scrollToTop()
+            self.preview.show_result(None)
+
+    def _rerun(self) -> None:
+        if self.query_paths:
+            paths = self.query_paths
+            self._send(lambda seq: self._search_images.emit(seq, paths, self.prefs.result_limit))
+        elif self.query_text:
+            text = self.query_text
+            self._send(lambda seq: self._search_text.emit(seq, text, self.prefs.result_limit))
+
+    # --- what to show ---------------------------------------------------------------------
+
+    @Slot(dict)
+    def _library_info(self, info: dict) -> None:
+        self.library = info
+        self.status.set_library(info.get("photos", 0), len(info.get("offline_roots", [])),
+                                info.get("failed", 0))
+        if not info.get("roots"):
+            if self.pages.currentWidget() is not self.welcome:
+                self.pages.setCurrentWidget(self.welcome)
+        elif self.pages.currentWidget() in (self.opening, self.welcome):
+            self.pages.setCurrentWidget(self.main_page)
+            self.field.setFocus()
+        if self.pages.currentWidget() is not self.welcome and not self.query_text \
+                and not self.query_paths:
+            self._show_idle()
+        if info.get("roots") and not self.caught_up and self.index_on_start:
+            self.caught_up = True
+            self.start_indexing()  # the library may have changed while photofind was closed
+        self.library_updated.emit(info)
+
+    def _show_idle(self) -> None:
+        info = self.library
+        photos = info.get("photos", 0)
+        problem = info.get("problem")
+        offline = info.get("offline_roots", [])
+        if problem and problem[0] == "model":
+            self.message.show_message("The model is not available on this computer.", problem[1])
+        elif problem and problem[0] == "error":
+            self.message.show_message("photofind cannot search this library right now.",
+                                      problem[1])
+        elif photos == 0 and self.indexing:
+            self.message.show_message("Indexing your photos…",
+                                      "You can search as soon as the first ones are in.")
+        elif photos == 0:
+            self.message.show_message(
+                "No photos in the library yet.",
+                "The library folders hold no photos photofind can read.",
+                "Library folders…", "library")
+        else:
+            text = (f"Type what you are looking for to search your {photos:,} photos, "
+                    "or drop a photo here to find similar ones.")
+            if offline:
+                text += (f"\n\n{len(offline)} library folder{'s are' if len(offline) > 1 else ' is'}"
+                         f" offline ({', '.join(offline)}); their photos are still found.")
+            self.message.show_message("What are you looking for?", text)
+        self.results_stack.setCurrentWidget(self.message)
+        self.preview.show_result(None)
+
+    @Slot(str, str)
+    def _search_unavailable(self, kind: str, message: str) -> None:
+        log.info("search unavailable (%s): %s", kind, message)
+
+    def _message_action(self, key: str) -> None:
+        if key == "library":
+            self.show_library()
+
+    # --- the selection ----------------------------------------------------------------------
+
+    def selected_paths(self) -> list[str]:
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        if not rows and self.view.currentIndex().isValid():
+            rows = [self.view.currentIndex().row()]
+        return [self.model.result(r).path for r in rows if self.model.result(r)]
+
+    def current_result(self) -> Result | None:
+        index = self.view.currentIndex()
+        return self.model.result(index.row()) if index.isValid() else None
+
+    def _current_changed(self, current, _previous) -> None:
+        result = self.model.result(current.row()) if current.isValid() else None
+        self.preview.show_result(result)
+        if self.pages.currentWidget() is self.large:
+            self.large.show_result(result)
+
+    def _focus_results(self) -> None:
+        if self.model.rowCount() and self.results_stack.currentWidget() is self.view:
+            self.view.setFocus()
+            if not self.view.currentIndex().isValid():
+                self.view.setCurrentIndex(self.model.index(0))
+
+    def toggle_large_preview(self) -> None:
+        if self.pages.currentWidget() is self.large:
+            self.pages.setCurrentWidget(self.main_page)
+            self.view.setFocus()
+            return
+        result = self.current_result()
+        if result is None:
+            return
+        self.pages.setCurrentWidget(self.large)
+        self.large.show_result(result)
+        self.large.setFocus()
+
+    def _step(self, delta: int) -> None:
+        row = self.view.currentIndex().row() + delta
+        if 0 <= row < self.model.rowCount():
+            self.view.setCurrentIndex(self.model.index(row))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.view.selectionModel().isSelected(index):
+            self.view.setCurrentIndex(index)
+        paths = self.selected_paths()
+        menu = QMenu(self)
+        self.context_menu = menu  # tests reach it here
+        menu.addAction(icon("open"), "Open", lambda: self.open_paths(paths[:1]))
+        menu.addAction(icon("folder"), "Show in folder", lambda: self.show_in_folder(paths[0]))
+        menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",
+                       lambda: self.copy_paths(paths))
+        menu.addSeparator()
+        menu.addAction(icon("similar"), "Find similar", lambda: self.find_similar(paths))
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    # --- handing photos on ----------------------------------------------------------------------
+
+    def open_paths(self, paths: list[str]) -> None:
+        for path in paths[:10]:
+            if not os.path.exists(path):
+                self._missing(path)
+            elif not launch.open_file(path):
+                self.status.set_note(f"No app is set up to open {os.path.basename(path)}.")
+
+    def show_in_folder(self, path: str) -> None:
+        if not os.path.exists(path):
+            self._missing(path)
+            return
+        launch.show_in_folder(path)
+
+    def copy_paths(self, paths: list[str]) -> None:
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
+            self.status.set_note("Copied " + (paths[0] if len(paths) == 1
+                                              else f"{len(paths)} paths"))
+
+    def _missing(self, path: str) -> None:
+        self.status.set_note(f"{path} is not there any more (moved, deleted, or its drive is "
+                             "unplugged).")
+
+    # --- drop and paste ------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
+        if files or folders or mime.hasImage():
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self.drop_hint.setText("Drop to find similar photos" if files or mime.hasImage()
+                                   else "Drop to add the folder to your library")
+            self.drop_hint.setGeometry(self.pages.rect().adjusted(40, 40, -40, -40))
+            self.drop_hint.raise_()
+            self.drop_hint.show()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.drop_hint.hide()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_hint.hide()
+        mime = event.mimeData()
+        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if files:
+            self.find_similar(files)
+        elif mime.hasImage():
+            self._search_pasted_image(mime.imageData())
+        elif folders:
+            self.add_folders(folders)
+
+    def paste_photo(self) -> bool:
+        """Ctrl+V: image files, an image, or a path to a photo → find similar. Returns False
+        (so the search field pastes text) for anything else."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return False
+        files = image_paths(mime.urls())[0] if mime.hasUrls() else []
+        if not files and mime.hasText():
+            text = mime.text().strip().strip("'\"")
+            if text.startswith("file://"):
+                text = QUrl(text).toLocalFile()
+            if os.path.splitext(text)[1].lower() in EXTENSIONS and os.path.isfile(text):
+                files = [text]
+        if files:
+            self.find_similar(files)
+            return True
+        if mime.hasImage():
+            self._search_pasted_image(mime.imageData())
+            return True
+        return False
+
+    def _search_pasted_image(self, image) -> None:
+        folder = self.data_dir.root / "pasted"
+        target = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
+
+        def save() -> str:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not image.save(str(target), "PNG"):
+                raise OSError("the pasted image could not be saved")
+            return str(target)
+
+        run_in_background(save, lambda path: self.find_similar([path]),
+                          lambda exc: self.status.set_note(str(exc)))
+
+    # --- indexing -------------------------------------------------------------------------------
+
+    def start_indexing(self, add_paths: list[str] | None = None, spec: ModelSpec | None = None
+                       ) -> None:
+        model = spec.name if spec else ""
+        pretrained = (spec.pretrained or "") if spec else ""
+        if not spec and not self.library.get("model") and self.prefs.model:
+            model, pretrained = self.prefs.model, self.prefs.pretrained  # a new library
+        self.pending_index = (list(add_paths or []), model, pretrained)
+        self.indexing = True
+        self._index.emit(*self.pending_index)
+
+    def add_folders(self, folders: list[str]) -> None:
+        self.start_indexing(folders)
+
+    def start_demo(self) -> None:
+        self.indexing = True
+        self.welcome.set_busy(True, "Setting up the demo library…")
+        self._demo.emit(self.demo_count)
+
+    def _welcome_start(self, folders: list[str]) -> None:
+        self.welcome.set_busy(True, "Loading the model…")
+        self.start_indexing(folders)
+
+    def _retry_index(self) -> None:
+        if self.pending_index:
+            self._index.emit(*self.pending_index)
+
+    @Slot(object)
+    def _index_progress(self, status: IndexStatus) -> None:
+        self.status.set_progress(status)
+        if self.pages.currentWidget() is self.welcome and status.stage != "done":
+            self.welcome.set_busy(True, progress_text(status))
+
+    @Slot(str, object)
+    def _index_finished(self, what: str, report) -> None:
+        self.indexing = False
+        self.pending_index = None
+        self.busy_retry.stop()
+        self.status.set_progress(IndexStatus("done"))
+        if self.pages.currentWidget() is self.welcome:
+            self.welcome.set_busy(False)
+        if report is not None and what in ("index", "demo"):
+            changes = report.added + report.updated + report.removed + report.moved
+            if changes or report.failed:
+                self.status.set_note(
+                    f"Library up to date: {report.added:,} added, {report.updated:,} updated, "
+                    f"{report.moved:,} moved, {report.removed:,} removed"
+                    + (f", {len(report.failed):,} could not be read" if report.failed else "")
+                    + ".")
+            for root in report.missing_roots:
+                self.status.set_note(f"{root} is offline (missing or empty); its photos are kept.")
+        self._library_changed.emit()
+        self._rerun()
+        if self.library_dialog is not None:
+            self.library_dialog.refresh()
+        self.index_finished.emit(what, report)
+
+    @Slot(str)
+    def _index_failed(self, message: str) -> None:
+        self.indexing = False
+        self.pending_index = None
+        self.status.set_progress(IndexStatus("done"))
+        if self.pages.currentWidget() is self.welcome:
+            self.welcome.show_problem(message, offer_demo=False)
+        else:
+            self.status.set_note(message)
+            QMessageBox.warning(self, "photofind", message)
+        self.index_finished.emit("failed", None)
+
+    @Slot(str)
+    def _model_unavailable(self, message: str) -> None:
+        self.indexing = False
+        self.pending_index = None
+        self.status.set_progress(IndexStatus("done"))
+        if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
+            self.pages.setCurrentWidget(self.welcome)
+            self.welcome.show_problem(message)
+        else:
+            self.status.set_note("The model is not available; the library was not updated.")
+            self.message.show_message("The model is not available on this computer.", message)
+            if not self.query_text and not self.query_paths:
+                self.results_stack.setCurrentWidget(self.message)
+        self.index_finished.emit("model_unavailable", None)
+
+    @Slot(str)
+    def _writer_busy(self, message: str) -> None:
+        self.indexing = False
+        self.status.set_progress(IndexStatus("done"))
+        self.status.set_note(f"{message[0].upper()}{message[1:]}. Searching still works.")
+        if self.pages.currentWidget() is self.welcome:
+            self.welcome.show_problem(message, offer_demo=False)
+        self.busy_retry.start()
+        self.index_finished.emit("busy", None)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        if paused:
+            self.indexer.pause()
+        else:
+            self.indexer.resume()
+
+    def _stop_indexing(self) -> None:
+        self.indexer.stop()
+
+    # --- dialogs --------------------------------------------------------------------------------
+
+    def show_library(self) -> None:
+        if self.library_dialog is None:
+            dialog = LibraryDialog(self.data_dir, self)
+            dialog.add_requested.connect(self.add_folders)
+            dialog.remove_requested.connect(self._remove_root.emit)
+            dialog.finished.connect(lambda _r: setattr(self, "library_dialog", None))
+            self.library_dialog = dialog
+        self.library_dialog.show()
+        self.library_dialog.raise_()
+
+    def show_failures(self) -> FailuresDialog:
+        dialog = FailuresDialog(self.data_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_settings(self) -> None:
+        spec = self.searcher.searcher.spec if self.searcher.searcher else None
+        if spec is None and self.prefs.model:
+            spec = ModelSpec.parse(self.prefs.model, self.prefs.pretrained or None)
+        dialog = SettingsDialog(spec, self.prefs.device, self.prefs.cores, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog.choice(), spec)
+
+    def apply_settings(self, choice, current: ModelSpec | None) -> None:
+        if choice.device != self.prefs.device or choice.cores != self.prefs.cores:
+            self.prefs.device, self.prefs.cores = choice.device, choice.cores
+            self._configure_index.emit(choice.device, choice.cores)
+            self._set_search_device.emit(choice.device)
+        if current is None or choice.spec == current:
+            self.prefs.set_model(*_spec_prefs(choice.spec))
+            return
+        photos = self.library.get("photos", 0)
+        answer = QMessageBox.question(
+            self, "Change the model?",
+            f"Index your {photos:,} photos again with {choice.spec}?\n\nThis can take a while; "
+            "searching keeps working with the current model until it is done.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.prefs.set_model(*_spec_prefs(choice.spec))
+            self.start_indexing(spec=choice.spec)
+
+    # --- zoom, geometry, closing ----------------------------------------------------------------
+
+    def _apply_zoom(self, value: int) -> None:
+        self.delegate.set_thumb_size(value)
+        self.view.set_cell(self.delegate.cell_size(self.view.fontMetrics()))
+        self.prefs.zoom = value
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.drop_hint.isVisible():
+            self.drop_hint.setGeometry(self.pages.rect().adjusted(40, 40, -40, -40))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.prefs.set_state("geometry", self.saveGeometry())
+        self.prefs.set_state("splitter", self.splitter.saveState())
+        self.prefs.sync()
+        self.debounce.stop()
+        self.busy_retry.stop()
+        self.searcher.latest = self.seq + 1_000_000  # drop queued searches
+        self.indexer.stop()
+        self.loader.shutdown()
+        for thread in (self.search_thread, self.index_thread):
+            thread.quit()
+        for thread in (self.search_thread, self.index_thread):
+            if not thread.wait(60_000):
+                log.warning("%s did not stop in time", thread.objectName())
+        self.searcher.close()
+        self.indexer.close()
+        self.pool.waitForDone(5000)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1240, 800)
+
+
+def _spec_prefs(spec: ModelSpec) -> tuple[str, str]:
+    if spec == ModelSpec.demo():
+        return "demo", ""
+    if spec == ModelSpec.default():
+        return "", ""
+    return spec.name, spec.pretrained or ""
