@@ -249,6 +249,28 @@ class Catalog:
         )
         return {p: Known(i, s, m, mod) for p, i, s, m, mod in rows}
 
+    def known_within(self, scope: str) -> dict[str, Known]:
+        """Cataloged files at `scope` or below it (a file path or a folder)."""
+        low, high = _subtree_bounds(scope)
+        rows = self.conn.execute(
+            "SELECT path, id, size, mtime_ns, model FROM photos"
+            " WHERE path = ? OR (path >= ? AND path < ?)", (scope, low, high),
+        )
+        return {p: Known(i, s, m, mod) for p, i, s, m, mod in rows}
+
+    def failures_within(self, scope: str) -> dict[str, tuple[int, int, str]]:
+        low, high = _subtree_bounds(scope)
+        rows = self.conn.execute(
+            "SELECT path, size, mtime_ns, reason FROM failures"
+            " WHERE path = ? OR (path >= ? AND path < ?)", (scope, low, high),
+        )
+        return {p: (s, m, r) for p, s, m, r in rows}
+
+    def has_photos_under(self, root: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM photos WHERE root = ? LIMIT 1", (root,)
+        ).fetchone() is not None
+
     def failures_under(self, root: str) -> dict[str, tuple[int, int, str]]:
         rows = self.conn.execute(
             "SELECT path, size, mtime_ns, reason FROM failures WHERE root = ?", (root,)
@@ -386,6 +408,13 @@ class Catalog:
 
     def delete_failures(self, paths: Iterable[str]) -> None:
         self.conn.executemany("DELETE FROM failures WHERE path = ?", ((p,) for p in paths))
+
+
+def _subtree_bounds(folder: str) -> tuple[str, str]:
+    """[low, high) such that every path strictly below `folder` sorts inside it (uses the
+    unique index on `path`; the separator's successor character closes the range)."""
+    prefix = folder.rstrip(os.sep)
+    return prefix + os.sep, prefix + chr(ord(os.sep) + 1)
 
 
 def is_within(path: str, root: str) -> bool:

@@ -9,6 +9,14 @@
 
 This thread is the one writer. Photos that disappeared are removed at the end of the
 run, and only when their root is present, so a photo moved between roots is followed.
+
+A run covers whole roots (`photofind index`) or only some *scopes* inside them: files and
+folders the file watcher reported (`photofind watch`). A scoped run compares just those
+paths with the catalog rows at or below them; photos gone from one scope and found in
+another in the same run are moves. With `settle_s` set (the watcher's runs), files
+that are still being written are *deferred* instead of read: modified within the last
+`settle_s`, changed between the scan and the read, or failing to decode while younger
+than `retry_incomplete_s`. The report lists them with the time worth looking again.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photofind.core import scanner
-from photofind.core.catalog import Catalog, NewPhoto
+from photofind.core.catalog import Catalog, NewPhoto, is_within
 from photofind.core.decode import content_hash, decode, read_file
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError
@@ -51,6 +59,11 @@ class IndexReport:
     missing_roots: list[str] = field(default_factory=list)
     stopped: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    deferred: dict[str, float] = field(default_factory=dict)  # path → wall time to retry
+
+    @property
+    def changes(self) -> int:
+        return self.added + self.updated + self.removed + self.moved + len(self.failed)
 
     def to_json(self) -> dict:
         return {
@@ -83,6 +96,7 @@ class Prepared:
     format: str | None = None
     taken: str | None = None
     error: str | None = None
+    deferred: float | None = None  # still being written: wall time worth looking again
     seconds: float = 0.0
 
 
@@ -93,7 +107,9 @@ class Indexer:
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Embedder, *,
                  workers: int | None = None, batch_size: int = 32,
                  on_progress: ProgressFn | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None,
+                 settle_s: float | None = None, retry_incomplete_s: float = 5.0,
+                 save_every_s: float | None = None) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
@@ -102,10 +118,17 @@ class Indexer:
         self.batch_size = max(1, batch_size)
         self.on_progress = on_progress or (lambda p: None)
         self.should_stop = should_stop or (lambda: False)
+        self.settle_s = settle_s
+        self.retry_incomplete_s = retry_incomplete_s
+        self.save_every_s = save_every_s
+        self.last_save = time.monotonic()
 
     # --- the whole run -------------------------------------------------------------
 
-    def run(self, roots: Iterable[str]) -> IndexReport:
+    def run(self, roots: Iterable[str], scopes: Iterable[str] | None = None, *,
+            save: bool = True) -> IndexReport:
+        """Bring the catalog in line with `roots`, or only with `scopes` (paths inside
+        them). `save=False` leaves saving the vector index to the caller (`save_if_due`)."""
         started = time.perf_counter()
         report = IndexReport()
         timings = {"find": 0.0, "decode": 0.0, "embed": 0.0, "store": 0.0}
@@ -114,19 +137,28 @@ class Indexer:
         stale_failures: list[str] = []
 
         t0 = time.perf_counter()
-        for root in roots:
-            self.on_progress(Progress("scanning", root=root))
-            if not self._root_online(root):
-                report.missing_roots.append(root)
+        targets = plan_targets(list(roots), scopes)
+        online: dict[str, bool] = {}
+        for root, scope in targets:
+            if root not in online:
+                online[root] = self._root_online(root)
+                if not online[root]:
+                    report.missing_roots.append(root)
+            if not online[root]:
                 continue
-            self._plan_root(root, jobs, gone, stale_failures, report)
+            if scope == root:
+                self.on_progress(Progress("scanning", root=root))
+            self._plan(root, scope, jobs, gone, stale_failures, report)
+            if report.stopped:
+                break
         timings["find"] = time.perf_counter() - t0
 
-        if stale_failures:
+        if stale_failures and not report.stopped:
             with self.catalog.db.atomic():
                 self.catalog.delete_failures(stale_failures)
-        reusable = self.catalog.ids_by_hash(self.model)
-        self._process(jobs, reusable, gone, report, timings)
+        if jobs and not report.stopped:
+            reusable = self.catalog.ids_by_hash(self.model)
+            self._process(jobs, reusable, gone, report, timings)
 
         if not report.stopped and gone:
             t0 = time.perf_counter()
@@ -136,9 +168,9 @@ class Indexer:
             report.removed = len(gone)
             timings["store"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        if self.vectors.dirty:
+        if save and self.vectors.dirty:
             self.on_progress(Progress("saving"))
-            self.vectors.save(self.catalog)
+            self.save()
         timings["store"] += time.perf_counter() - t0
         report.failed.sort(key=lambda f: f["path"])
         report.seconds = time.perf_counter() - started
@@ -146,45 +178,60 @@ class Indexer:
         self.on_progress(Progress("done", len(jobs), len(jobs)))
         return report
 
+    def save(self) -> None:
+        self.vectors.save(self.catalog)
+        self.last_save = time.monotonic()
+
+    def save_if_due(self) -> bool:
+        """Save the vector index when it changed and `save_every_s` has passed since the
+        last save (readers replay newer catalog rows meanwhile)."""
+        if self.vectors.dirty and self.save_every_s is not None \
+                and time.monotonic() - self.last_save >= self.save_every_s:
+            self.save()
+            return True
+        return False
+
     # --- find and decide ---------------------------------------------------------------
 
     def _root_online(self, root: str) -> bool:
-        """A root is offline when it is missing, or empty while the catalog holds photos
-        for it (an unplugged drive's mount point). Offline roots lose nothing."""
-        if not os.path.isdir(root):
-            return False
-        try:
-            with os.scandir(root) as it:
-                empty = next(it, None) is None
-        except OSError:
-            return False
-        return not (empty and self.catalog.known_under(root))
+        return root_online(root, self.catalog)
 
-    def _plan_root(self, root: str, jobs: list[Job], gone: dict[int, tuple[str, str]],
-                   stale_failures: list[str], report: IndexReport) -> None:
-        known = self.catalog.known_under(root)
-        failures = self.catalog.failures_under(root)
+    def _plan(self, root: str, scope: str, jobs: list[Job], gone: dict[int, tuple[str, str]],
+              stale_failures: list[str], report: IndexReport) -> None:
+        whole = scope == root
+        known = self.catalog.known_under(root) if whole else self.catalog.known_within(scope)
+        failures = (self.catalog.failures_under(root) if whole
+                    else self.catalog.failures_within(scope))
         seen: set[str] = set()
         problems: list[scanner.Problem] = []
+        now_ns = time.time_ns()
+        settle_ns = int(self.settle_s * 1e9) if self.settle_s is not None else None
         try:
-            for item in scanner.walk(root):
+            for n, item in enumerate(scanner.walk_scope(scope, root)):
+                if n % 1024 == 1023 and self.should_stop():
+                    report.stopped = True
+                    return
                 if isinstance(item, scanner.Problem):
                     problems.append(item)
                     seen.add(item.path)
                     continue
                 seen.add(item.path)
                 k = known.get(item.path)
-                if k is not None:
-                    if k.size == item.size and k.mtime_ns == item.mtime_ns and k.model == self.model:
-                        report.unchanged += 1
-                    else:
-                        jobs.append(Job("changed", item.path, root, item.size, item.mtime_ns, k.id))
+                if k is not None and k.size == item.size and k.mtime_ns == item.mtime_ns \
+                        and k.model == self.model:
+                    report.unchanged += 1
                     continue
-                failure = failures.get(item.path)
+                failure = failures.get(item.path) if k is None else None
                 if failure and failure[0] == item.size and failure[1] == item.mtime_ns:
                     report.failed.append({"path": item.path, "reason": failure[2]})
                     continue
-                jobs.append(Job("new", item.path, root, item.size, item.mtime_ns))
+                if settle_ns is not None and abs(now_ns - item.mtime_ns) < settle_ns:
+                    report.deferred[item.path] = (item.mtime_ns + settle_ns) / 1e9
+                    continue  # modified moments ago: perhaps still being written
+                if k is not None:
+                    jobs.append(Job("changed", item.path, root, item.size, item.mtime_ns, k.id))
+                else:
+                    jobs.append(Job("new", item.path, root, item.size, item.mtime_ns))
         except OSError as exc:
             raise PhotofindError(
                 f"could not read library folder {root}: {exc.strerror or exc}"
@@ -226,17 +273,16 @@ class Indexer:
                     prepared = in_flight.popleft().result()
                     timings["decode"] += prepared.seconds
                     batch.append(prepared)
+                    if self.should_stop():  # abandon this batch: nothing of it is written
+                        report.stopped = True
+                        break
                     ready = sum(1 for p in batch if p.tensor is not None)
                     if ready >= self.batch_size or not in_flight:
                         self._flush(batch, gone, report, timings)
                         done += len(batch)
                         batch = []
                         self.on_progress(Progress("indexing", done, total))
-                        if self.should_stop():
-                            report.stopped = True
-                            break
-                if batch:
-                    self._flush(batch, gone, report, timings)
+                        self.save_if_due()
             finally:
                 for future in in_flight:
                     future.cancel()
@@ -247,6 +293,9 @@ class Indexer:
         result = Prepared(job)
         try:
             data = read_file(job.path)
+            if self.settle_s is not None and self._changed_since_scan(job, data):
+                result.deferred = time.time() + self.settle_s
+                return result
             result.hash = content_hash(data)
             if job.kind == "new" and result.hash in reusable:
                 result.reuse_id = reusable[result.hash]
@@ -259,8 +308,23 @@ class Indexer:
             result.error = str(exc)
         except Exception as exc:  # a decoder bug must fail this file, not the run
             result.error = f"unexpected error while decoding ({type(exc).__name__}: {exc})"
+        if result.error is not None and self.settle_s is not None:
+            # a file written moments ago may be incomplete: look again once it is older
+            now = time.time()
+            age = now - job.mtime_ns / 1e9
+            if abs(age) < self.retry_incomplete_s:
+                result.error = None
+                result.deferred = now + self.retry_incomplete_s - max(age, 0.0)
         result.seconds = time.perf_counter() - t0
         return result
+
+    @staticmethod
+    def _changed_since_scan(job: Job, data: bytes) -> bool:
+        try:
+            st = os.stat(job.path)
+        except OSError:
+            return True
+        return not (len(data) == st.st_size == job.size and st.st_mtime_ns == job.mtime_ns)
 
     def _flush(self, batch: list[Prepared], gone: dict[int, tuple[str, str]],
                report: IndexReport, timings: dict[str, float]) -> None:
@@ -278,6 +342,9 @@ class Indexer:
         with self.catalog.db.atomic():
             for p in batch:
                 job = p.job
+                if p.deferred is not None:
+                    report.deferred[job.path] = p.deferred
+                    continue
                 if p.error is not None:
                     self.catalog.record_failure(job.path, job.root, job.size, job.mtime_ns, p.error)
                     report.failed.append({"path": job.path, "reason": p.error})
@@ -285,9 +352,9 @@ class Indexer:
                         gone[job.known_id] = (job.path, job.root)
                     continue
                 if p.reuse_id is not None:
-                    if p.reuse_id in gone:
+                    if p.reuse_id in gone or self._source_missing(p.reuse_id):
                         self.catalog.move_photo(p.reuse_id, job.path, job.root, job.mtime_ns)
-                        del gone[p.reuse_id]
+                        gone.pop(p.reuse_id, None)
                         report.moved += 1
                         continue
                     new_id = self.catalog.copy_photo(p.reuse_id, job.path, job.root, job.size,
@@ -311,4 +378,54 @@ class Indexer:
             self.vectors.upsert(np.array(changed_ids, dtype=np.uint64), np.stack(changed_vectors))
         self.vectors.seq = max(self.vectors.seq, self.catalog.max_seq(self.model))
         timings["store"] += time.perf_counter() - t0
+
+    def _source_missing(self, photo_id: int) -> bool:
+        """True when a known photo's file is gone from its (online) root although this run
+        did not look there: the other half of a move reported separately, or a root not
+        being indexed now. The new file then takes over its row instead of copying it."""
+        photo = self.catalog.photos([photo_id]).get(photo_id)
+        if photo is None or os.path.lexists(photo.path):
+            return False
+        return self._root_online(photo.root)
+
+
+def root_online(root: str, catalog: Catalog) -> bool:
+    """A root is offline when it is missing, or empty while the catalog holds photos for it
+    (an unplugged drive's mount point). Offline roots lose nothing."""
+    if not os.path.isdir(root):
+        return False
+    try:
+        with os.scandir(root) as it:
+            empty = next(it, None) is None
+    except OSError:
+        return False
+    return not (empty and catalog.has_photos_under(root))
+
+
+def plan_targets(roots: list[str], scopes: Iterable[str] | None) -> list[tuple[str, str]]:
+    """(root, scope) pairs to look at: every root whole, or each scope under its root,
+    dropping scopes outside all roots and scopes inside another scope."""
+    if scopes is None:
+        return [(root, root) for root in roots]
+    accepted: set[str] = set()
+    targets = []
+    for scope in sorted({os.path.normpath(s) for s in scopes}, key=len):
+        root = next((r for r in roots if is_within(scope, r)), None)
+        if root is None or _covered(scope, root, accepted):
+            continue
+        accepted.add(scope)
+        targets.append((root, scope))
+    return sorted(targets)
+
+
+def _covered(path: str, root: str, accepted: set[str]) -> bool:
+    while True:
+        if path in accepted:
+            return True
+        if path == root:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 

@@ -120,14 +120,21 @@ class Writer:
 
     # --- indexing -------------------------------------------------------------------
 
-    def index(self, roots: Sequence[str] | None = None, *, workers: int | None = None,
-              batch_size: int = 32, on_progress: ProgressFn | None = None,
-              should_stop: Callable[[], bool] | None = None) -> IndexReport:
+    def index(self, roots: Sequence[str] | None = None, *, scopes: Sequence[str] | None = None,
+              workers: int | None = None, batch_size: int = 32,
+              on_progress: ProgressFn | None = None,
+              should_stop: Callable[[], bool] | None = None, settle_s: float | None = None,
+              retry_incomplete_s: float = 5.0, save_every_s: float | None = 60.0
+              ) -> IndexReport:
+        """Bring the index in line with `roots` (default: all), or only with `scopes`, paths
+        inside them. `settle_s` defers files modified that recently (see indexer.py)."""
         if self.embedder is None or self.vectors is None:
             self.load_model()
         indexer = Indexer(self.catalog, self.vectors, self.embedder, workers=workers,
-                          batch_size=batch_size, on_progress=on_progress, should_stop=should_stop)
-        return indexer.run(roots if roots is not None else self.catalog.roots())
+                          batch_size=batch_size, on_progress=on_progress, should_stop=should_stop,
+                          settle_s=settle_s, retry_incomplete_s=retry_incomplete_s,
+                          save_every_s=save_every_s)
+        return indexer.run(roots if roots is not None else self.catalog.roots(), scopes)
 
 
 @dataclass

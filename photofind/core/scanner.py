@@ -85,3 +85,38 @@ def walk(root: str) -> Iterator[Found | Problem]:
                     continue
                 yield Found(entry.path, st.st_size, st.st_mtime_ns)
         stack.extend(sorted(subfolders, reverse=True))
+
+
+def walk_scope(scope: str, root: str) -> Iterator[Found | Problem]:
+    """What `walk(root)` would report at or below `scope`, a file or folder inside `root`:
+    the scanner's rules (no hidden names, no symlinks, image extensions only) applied to
+    one path the file watcher named. A scope that no longer exists yields nothing."""
+    if scope == root:
+        yield from walk(root)
+        return
+    relative = scope[len(root.rstrip(os.sep)) + 1:]
+    if any(part.startswith(".") for part in relative.split(os.sep)):
+        return
+    parent = os.path.dirname(scope)
+    if os.path.realpath(parent) != parent:
+        return  # reached through a symbolic link, or its folder is gone
+    try:
+        st = os.lstat(scope)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        yield Problem(display_path(scope), f"could not be read: {exc.strerror or exc}")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            yield from walk(scope)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            yield Problem(display_path(scope), f"folder could not be read: {exc.strerror or exc}")
+    elif stat.S_ISREG(st.st_mode) and is_candidate(os.path.basename(scope)):
+        if not is_printable(scope):
+            yield Problem(display_path(scope),
+                          "the file name is not valid UTF-8; rename the file to index it")
+            return
+        yield Found(scope, st.st_size, st.st_mtime_ns)
