@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how many demo scenes to write (default 300)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("gui", parents=[common], help="open the desktop app")
+    p.add_argument("image", nargs="?", metavar="IMAGE",
+                   help="start by finding photos similar to this image")
+
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
     p.add_argument("--json", action="store_true")
@@ -246,10 +250,22 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
     return 0
 
 
+def cmd_gui(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    if args.image and not os.path.isfile(args.image):
+        raise PhotofindError(f"no such file: {args.image}")
+    try:
+        from photofind.gui.app import run
+    except ImportError as exc:
+        raise PhotofindError(f"the desktop app needs PySide6 ({exc}); "
+                             "install it with: pip install PySide6-Essentials") from None
+    return run(data, args.image)
+
+
 COMMANDS = {
     "index": cmd_index,
     "search": cmd_search,
     "similar": cmd_similar,
     "status": cmd_status,
     "demo": cmd_demo,
+    "gui": cmd_gui,
 }

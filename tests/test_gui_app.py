@@ -1,0 +1,86 @@
+"""Starting the desktop app: `photofind gui [IMAGE]` and the `photofind-gui` entry point."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from gui_support import build_library
+from imagezoo import picture, save
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+@pytest.fixture
+def isolated_settings(tmp_path, monkeypatch):
+    """QSettings() without arguments writes under tmp_path, not the real home."""
+    import os
+
+    home = os.path.join(os.path.expanduser("~"), ".config")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    yield
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, home)
+
+
+@pytest.fixture
+def no_log_handlers():
+    before = list(logging.getLogger().handlers)
+    yield
+    for handler in logging.getLogger().handlers[:]:
+        if handler not in before:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def test_photofind_gui_image_opens_find_similar(qtbot, tmp_path, tiny_model, monkeypatch,
+                                                isolated_settings, no_log_handlers):
+    from photofind.cli import main
+    from photofind.gui.window import MainWindow
+
+    lib = tmp_path / "lib"
+    for i in range(6):
+        save(picture(i), lib / f"p{i}.jpg")
+    data_dir = build_library(tmp_path / "data", [lib], tiny_model)
+    seen = {}
+
+    def fake_exec(*_args):
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=30_000)
+        seen["chip"] = window.bar.chip.paths
+        seen["first"] = window.model.result(0).path
+        seen["title"] = window.windowTitle()
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert main(["--data-dir", str(data_dir.root), "gui", str(lib / "p2.jpg")]) == 0
+    assert seen == {"chip": [str(lib / "p2.jpg")], "first": str(lib / "p2.jpg"),
+                    "title": "photofind"}
+    assert (data_dir.logs / "photofind-gui.log").exists()
+    saved = QSettings(str(tmp_path / "config" / "photofind" / "photofind.conf"),
+                      QSettings.Format.IniFormat)
+    assert saved.value("window/geometry") is not None
+
+
+def test_missing_image_is_a_one_line_error(capsys, tmp_path):
+    from photofind.cli import main
+
+    assert main(["--data-dir", str(tmp_path / "d"), "gui", str(tmp_path / "nope.jpg")]) == 1
+    assert capsys.readouterr().err.strip() == f"photofind: error: no such file: {tmp_path / 'nope.jpg'}"
+
+
+def test_gui_script_entry_point_parses_its_arguments(tmp_path, monkeypatch):
+    from photofind.gui import app
+
+    calls = []
+    monkeypatch.setattr(app, "run", lambda data_dir, image: calls.append((data_dir, image)) or 0)
+    image = save(picture(1), tmp_path / "x.png")
+    assert app.main(["--data-dir", str(tmp_path / "d"), str(image)]) == 0
+    assert calls[0][0].root == tmp_path / "d" and calls[0][1] == str(image)
+    with pytest.raises(SystemExit):
+        app.main([str(tmp_path / "missing.png")])
