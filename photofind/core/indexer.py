@@ -97,6 +97,7 @@ class Prepared:
     taken: str | None = None
     error: str | None = None
     deferred: float | None = None  # still being written: wall time worth looking again
+    vanished: bool = False  # deleted before it could be read: nothing to record
     seconds: float = 0.0
 
 
@@ -126,9 +127,11 @@ class Indexer:
     # --- the whole run -------------------------------------------------------------
 
     def run(self, roots: Iterable[str], scopes: Iterable[str] | None = None, *,
-            save: bool = True) -> IndexReport:
+            renames: Iterable[tuple[str, str]] = (), save: bool = True) -> IndexReport:
         """Bring the catalog in line with `roots`, or only with `scopes` (paths inside
-        them). `save=False` leaves saving the vector index to the caller (`save_if_due`)."""
+        them). `renames` are (old, new) paths the file watcher saw renamed: rows follow
+        them at the cost of a `stat` when the file there is unchanged. `save=False` leaves
+        saving the vector index to the caller (`save_if_due`)."""
         started = time.perf_counter()
         report = IndexReport()
         timings = {"find": 0.0, "decode": 0.0, "embed": 0.0, "store": 0.0}
@@ -137,14 +140,16 @@ class Indexer:
         stale_failures: list[str] = []
 
         t0 = time.perf_counter()
-        targets = plan_targets(list(roots), scopes)
+        roots = list(roots)
         online: dict[str, bool] = {}
+        renames = list(renames)
+        if renames:
+            self._follow_renames(renames, roots, online, report)
+        targets = plan_targets(roots, scopes)
         for root, scope in targets:
-            if root not in online:
-                online[root] = self._root_online(root)
-                if not online[root]:
+            if not self._online(root, online):
+                if root not in report.missing_roots:
                     report.missing_roots.append(root)
-            if not online[root]:
                 continue
             if scope == root:
                 self.on_progress(Progress("scanning", root=root))
@@ -160,6 +165,10 @@ class Indexer:
             reusable = self.catalog.ids_by_hash(self.model)
             self._process(jobs, reusable, gone, report, timings)
 
+        if not report.stopped and gone:
+            # a root unplugged during the run deletes nothing either
+            still_online = {r: self._root_online(r) for r in {root for _p, root in gone.values()}}
+            gone = {i: pr for i, pr in gone.items() if still_online[pr[1]]}
         if not report.stopped and gone:
             t0 = time.perf_counter()
             with self.catalog.db.atomic():
@@ -195,6 +204,31 @@ class Indexer:
 
     def _root_online(self, root: str) -> bool:
         return root_online(root, self.catalog)
+
+    def _online(self, root: str, cache: dict[str, bool]) -> bool:
+        if root not in cache:
+            cache[root] = self._root_online(root)
+        return cache[root]
+
+    def _follow_renames(self, renames: list[tuple[str, str]], roots: list[str],
+                        online: dict[str, bool], report: IndexReport) -> None:
+        """Move catalog rows along files and folders renamed inside a root, without reading
+        the files: each row moves when a file of the same size and mtime is at its new path."""
+        with self.catalog.db.atomic():
+            for old, new in renames:
+                root = next((r for r in roots if is_within(old, r) and is_within(new, r)), None)
+                if root is None or not self._online(root, online):
+                    continue
+                for path, known in self.catalog.known_within(old).items():
+                    target = new + path[len(old):]
+                    found = next(iter(scanner.walk_scope(target, root)), None) \
+                        if is_within(target, new) else None
+                    if not isinstance(found, scanner.Found) or found.path != target \
+                            or (found.size, found.mtime_ns) != (known.size, known.mtime_ns) \
+                            or self.catalog.photo_by_path(target) is not None:
+                        continue
+                    self.catalog.move_photo(known.id, target, root, found.mtime_ns)
+                    report.moved += 1
 
     def _plan(self, root: str, scope: str, jobs: list[Job], gone: dict[int, tuple[str, str]],
               stale_failures: list[str], report: IndexReport) -> None:
@@ -308,6 +342,8 @@ class Indexer:
             result.error = str(exc)
         except Exception as exc:  # a decoder bug must fail this file, not the run
             result.error = f"unexpected error while decoding ({type(exc).__name__}: {exc})"
+        if result.error is not None and not os.path.lexists(job.path):
+            result.error, result.vanished = None, True
         if result.error is not None and self.settle_s is not None:
             # a file written moments ago may be incomplete: look again once it is older
             now = time.time()
@@ -344,6 +380,10 @@ class Indexer:
                 job = p.job
                 if p.deferred is not None:
                     report.deferred[job.path] = p.deferred
+                    continue
+                if p.vanished:
+                    if job.known_id is not None:
+                        gone[job.known_id] = (job.path, job.root)
                     continue
                 if p.error is not None:
                     self.catalog.record_failure(job.path, job.root, job.size, job.mtime_ns, p.error)
