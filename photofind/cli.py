@@ -1,4 +1,4 @@
-"""The command line: `photofind index | search | similar | status | demo | gui`.
+"""The command line: `photofind index | search | similar | status | watch | demo | gui`.
 
 Results and summaries go to stdout (exactly one JSON document with --json); progress and
 notes go to stderr. Exit status: 0 success, 1 failure (one line on stderr), 2 usage.
@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("watch", parents=[common],
+                       help="keep the index current while photos change, until Ctrl-C")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--batch-size", type=positive, default=32, metavar="N")
+    p.add_argument("--workers", type=positive, default=None, metavar="N",
+                   help="decode threads (default: one per CPU core)")
     return parser
 
 
@@ -250,6 +257,66 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    import signal
+
+    from photofind.core.catalog import Catalog
+    from photofind.core.worker import LibraryWorker
+
+    catalog = Catalog.open_for_reading(data.catalog)
+    roots = catalog.roots() if catalog else []
+    if catalog:
+        catalog.close()
+    if not roots:
+        raise PhotofindError("no library folders yet: run 'photofind index FOLDER' first")
+    worker = LibraryWorker(data, device=args.device, workers=args.workers,
+                           batch_size=args.batch_size, on_burst=print_burst, on_note=note,
+                           on_error=lambda message: note(f"error: {message}"))
+
+    def request_stop(_signum, _frame) -> None:
+        worker.stop(timeout=0)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.start()
+        while not worker.wait_ready(0.2):
+            pass
+        if worker.is_alive():
+            note(f"watching {', '.join(worker.roots)} for changes; press Ctrl-C to stop")
+        while worker.is_alive():
+            worker.join(0.2)
+    finally:
+        worker.stop(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if worker.failure is not None:
+        if isinstance(worker.failure, PhotofindError):
+            raise worker.failure
+        raise PhotofindError(f"watching stopped: {type(worker.failure).__name__}: "
+                             f"{worker.failure}")
+    note("stopped; everything indexed so far is kept")
+    return 0
+
+
+def print_burst(burst) -> None:
+    """One line on stderr per burst of changes that changed something."""
+    import time
+
+    r = burst.report
+    if not r.changes and burst.reason == "changes":
+        return
+    parts = [f"{n} {word}" for n, word in ((r.added, "added"), (r.updated, "updated"),
+                                           (r.moved, "moved"), (r.removed, "removed")) if n]
+    if burst.reason != "changes":
+        parts.append(f"{r.unchanged} unchanged")
+    line = ", ".join(parts) or "nothing new"
+    if r.failed:
+        line += f"; {len(r.failed)} could not be indexed ('photofind status --failed' lists them)"
+    prefix = {"startup": "caught up: ", "folder back": "caught up with a folder that came back: ",
+              "rescan": "rescanned: "}.get(burst.reason, "")
+    note(f"{time.strftime('%H:%M:%S')} {prefix}{line} ({r.embedded} embedded, {r.seconds:.1f} s)")
+
+
 def cmd_gui(args: argparse.Namespace, data: datadir.DataDir) -> int:
     if args.image and not os.path.isfile(args.image):
         raise PhotofindError(f"no such file: {args.image}")
@@ -266,6 +333,7 @@ COMMANDS = {
     "search": cmd_search,
     "similar": cmd_similar,
     "status": cmd_status,
+    "watch": cmd_watch,
     "demo": cmd_demo,
     "gui": cmd_gui,
 }
