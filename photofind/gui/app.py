@@ -10,6 +10,14 @@ from collections.abc import Sequence
 from photofind.core import datadir
 
 
+def preload() -> None:
+    """Import torch and open_clip on the GUI thread before the window shows. Importing
+    them later, on a worker thread, holds the GIL for up to half a second (loading
+    libtorch), which would freeze the window just as the person starts typing."""
+    import open_clip  # noqa: F401
+    import torch  # noqa: F401
+
+
 def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     """Open the window on `data_dir`; with `image`, start with photos similar to it."""
     from PySide6.QtCore import Qt, QTimer
@@ -31,6 +39,7 @@ def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     app.setApplicationDisplayName("photofind")
     app.setDesktopFileName("photofind")
     reporter = ErrorReporter(log_path).install()
+    preload()
 
     from photofind.gui.window import MainWindow
 
