@@ -201,6 +201,10 @@ class Searcher:
         mean = self.embedder.embed_images(tensors).mean(axis=0)
         return self._nearest(mean / max(float(np.linalg.norm(mean)), 1e-12), limit)
 
+    def search_vector(self, vector, limit: int = 20) -> list[Result]:
+        """Photos nearest to a vector this library's model already made (normalised)."""
+        return self._nearest(vector, limit)
+
     def _nearest(self, vector, limit: int) -> list[Result]:
         self.refresh()
         want = max(1, limit)
