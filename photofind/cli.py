@@ -273,7 +273,10 @@ def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
                            batch_size=args.batch_size, on_burst=print_burst, on_note=note,
                            on_error=lambda message: note(f"error: {message}"))
 
-    def request_stop(_signum, _frame) -> None:
+    signalled = []
+
+    def request_stop(signum, _frame) -> None:
+        signalled.append(signum)
         worker.stop(timeout=0)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -284,7 +287,7 @@ def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
         if worker.is_alive():
             note(f"watching {', '.join(worker.roots)} for changes; press Ctrl-C to stop")
         while worker.is_alive():
-            worker.join(0.2)
+            worker.join(0.05)
     finally:
         worker.stop(timeout=10)
         for sig, handler in previous.items():
@@ -295,6 +298,13 @@ def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
         raise PhotofindError(f"watching stopped: {type(worker.failure).__name__}: "
                              f"{worker.failure}")
     note("stopped; everything indexed so far is kept")
+    if signalled:
+        # Everything is saved and closed and the lock is released. Tearing down torch and
+        # friends takes another second or two on a busy laptop; a person who pressed
+        # Ctrl-C (or a service manager that sent SIGTERM) should get the prompt back now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -39,6 +39,10 @@ class Harness:
         wait_for(lambda: self.bursts, what="the startup reconciliation")
         return self
 
+    def settled(self, timeout: float = 30) -> None:
+        """Wait until the worker has processed everything it has seen."""
+        wait_for(self.worker.is_idle, timeout=timeout, what="the worker to be idle")
+
     def total(self, key: str) -> int:
         return sum(getattr(b.report, key) for b in list(self.bursts))
 
@@ -86,16 +90,19 @@ def test_new_changed_renamed_and_deleted_photos_are_followed(watched, queries):
     root, lib = watched.root, watched.library
     new = save(picture(500), root / "phone" / "IMG_0100.jpg", quality=90)
     wait_for(lambda: lib.top(new) == str(new), what="the new photo in search results")
+    watched.settled()
     assert watched.total("embedded") == 1 and watched.total("added") == 1
 
     save(picture(501), new, quality=90)  # edited in place
     wait_for(lambda: watched.total("updated") == 1, what="the edited photo")
+    watched.settled()
     assert watched.total("embedded") == 2
     assert lib.top(new) == str(new)
 
     renamed = root / "phone" / "renamed.jpg"
     os.rename(new, renamed)
     wait_for(lambda: str(renamed) in lib.paths(), what="the renamed photo")
+    watched.settled()
     assert watched.total("moved") == 1 and watched.total("embedded") == 2
     assert str(new) not in lib.paths()
     assert lib.top(renamed) == str(renamed)
@@ -107,6 +114,7 @@ def test_new_changed_renamed_and_deleted_photos_are_followed(watched, queries):
     query = queries(renamed)
     renamed.unlink()
     wait_for(lambda: str(renamed) not in lib.paths(), what="the deleted photo to leave")
+    watched.settled()
     assert lib.top(query) != str(renamed)
     assert watched.total("embedded") == 2
     assert lib.paths() == files_on_disk(root)
@@ -126,6 +134,7 @@ def test_slow_copy_is_embedded_once_after_it_completes(watched):
             time.sleep(0.9 if i == len(chunks) // 2 else 0.1)
             assert str(target) not in lib.paths(), f"indexed after {i + 1} of {len(chunks)} chunks"
     wait_for(lambda: lib.top(target) == str(target), what="the copied photo")
+    watched.settled()
     assert watched.total("embedded") == 1
     (size,) = lib.query("SELECT size FROM photos WHERE path = ?", str(target))[0]
     assert size == len(data)
@@ -145,6 +154,7 @@ def test_incomplete_file_is_retried_not_recorded_as_failed(library, data_dir):
         with open(target, "ab") as f:
             f.write(data[len(data) // 2:])
         wait_for(lambda: lib.top(target) == str(target), what="the completed photo")
+        harness.settled()
         assert harness.total("embedded") == 1
 
         # a file that stays broken is recorded once it is old enough, with its reason
@@ -168,10 +178,11 @@ def test_a_burst_of_2000_photos_is_embedded_once_each(watched):
     wait_for(lambda: len(lib.paths()) == before + count, timeout=60,
              what=f"{count} new photos in the catalog")
     seconds = time.monotonic() - started
+    watched.settled()
     assert watched.total("embedded") == count
     assert watched.total("added") == count
     assert watched.failed() == []
-    assert len(watched.bursts) < 100, f"{len(watched.bursts)} runs: not batched"
+    assert len(watched.bursts) < 50, f"{len(watched.bursts)} runs: not batched"
     catalog_searchable = lib.query("SELECT COUNT(*) FROM photos WHERE vector IS NOT NULL")[0][0]
     assert catalog_searchable == before + count
     for i in (0, 1, 999, 1998, 1999):
@@ -187,24 +198,32 @@ def test_folder_moves_within_between_into_and_out_of_roots(watched, tmp_path, qu
     phone_photos = [save(picture(800 + i), second / "DCIM" / f"P{i}.jpg") for i in range(3)]
     assert watched.worker.add_root(str(second)).result(timeout=10) == str(second)
     wait_for(lambda: {str(p) for p in phone_photos} <= lib.paths(), what="the added root")
+    watched.settled()
     embedded = watched.total("embedded")
     assert embedded == 3
 
     # within a root: followed, nothing re-embedded
+    runs = len(watched.bursts)
     (root / "archive").mkdir()
+    # (a rename right after mkdir can beat watchdog to the new folder: then it is reported
+    # as a folder deleted and one created, still a move, found by content hash)
+    wait_for(lambda: len(watched.bursts) > runs, what="the new folder to be seen")
     os.rename(root / "more", root / "archive" / "more")
     wait_for(lambda: str(root / "archive" / "more" / "photo_000.jpg") in lib.paths(),
              what="the moved folder")
     wait_for(lambda: watched.total("moved") == 2, what="both photos moved")
+    watched.settled()
     assert watched.total("embedded") == embedded
     # a rename the watcher saw costs a stat per photo: nothing was read again
-    assert [b.report.timings["decode"] for b in watched.bursts if b.report.moved] == [0.0]
+    assert [b.report.timings["decode"] for b in watched.bursts if b.report.moved] == [0.0], [
+        (b.reason, b.scopes, b.report.to_json()) for b in watched.bursts]
 
     # between roots: followed too
     os.rename(root / "2023", second / "2023")
     wait_for(lambda: str(second / "2023" / "beach.jpg") in lib.paths(), what="moved between roots")
     wait_for(lambda: not any(p.startswith(str(root / "2023")) for p in lib.paths()),
              what="the old paths to go")
+    watched.settled()
     assert watched.total("embedded") == embedded
     assert lib.top(second / "2023" / "beach.jpg") == str(second / "2023" / "beach.jpg")
 

@@ -125,9 +125,22 @@ class DirtyScopes:
         with self._lock:
             return min(self._due.values(), default=None)
 
-    def due_within(self, seconds: float) -> bool:
-        soonest = self.next_due()
-        return soonest is not None and soonest <= time.monotonic() + seconds
+    def ready_at(self, linger: float) -> float | None:
+        """When taking the due scopes is worth it: as soon as one is due, unless more are
+        about to be (a storm in progress), then waiting up to `linger` to take them in one
+        run and embed them in full batches. None when nothing is pending."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._due:
+                return None
+            times = self._due.values()
+            oldest = min(times)
+            if oldest > now:
+                return oldest
+            upcoming = [t for t in times if now < t <= now + linger]
+            if not upcoming:
+                return now
+            return min(oldest + linger, min(upcoming))
 
     def _forget(self, path: str) -> None:
         del self._due[path]

@@ -9,7 +9,9 @@ in a background thread. It reports through callbacks, all called from its own th
     on_burst(Burst)        after each run over a settled burst of changes
     on_note(str)           things a person should know (a folder went offline, …)
     on_error(str)          something failed; the worker carries on where it can
-    on_state(str)          "starting", "scanning", "indexing", "idle", "paused", "stopped"
+    on_state(str)          "starting", "scanning" (a whole root), "indexing" (changes),
+                           "waiting" (changes seen, not settled yet), "idle", "paused",
+                           "stopped"
 
 Its life:
 1. Open the writer, load the library's model, start watchdog on every present root.
@@ -70,7 +72,7 @@ class LibraryWorker:
         batch_size: int = 32, quiet_s: float = 0.5, settle_s: float | None = None,
         retry_incomplete_s: float = 5.0, max_wait_s: float = 10.0, save_every_s: float = 10.0,
         poll_roots_s: float = 3.0, rescan_every_s: float = 30.0,
-        safety_rescan_s: float | None = 3600.0, watch: bool = True,
+        safety_rescan_s: float | None = 3600.0, linger_s: float = 0.25, watch: bool = True,
         on_progress: Callable[[Progress], None] | None = None,
         on_burst: Callable[[Burst], None] | None = None,
         on_note: Callable[[str], None] | None = None,
@@ -82,6 +84,7 @@ class LibraryWorker:
         self.workers = workers
         self.batch_size = batch_size
         self.settle_s = quiet_s if settle_s is None else settle_s
+        self.linger_s = linger_s
         self.retry_incomplete_s = retry_incomplete_s
         self.save_every_s = save_every_s
         self.poll_roots_s = poll_roots_s
@@ -163,6 +166,11 @@ class LibraryWorker:
     @property
     def paused(self) -> bool:
         return self._paused.is_set()
+
+    def is_idle(self) -> bool:
+        """True when everything seen so far is indexed: no run under way, nothing pending
+        (a file still settling counts as pending)."""
+        return self.state == "idle" and not self._rescan and len(self.scopes) == 0
 
     def add_root(self, path: str) -> Future:
         """Add a library folder while running; the future gives the stored root path."""
@@ -267,20 +275,21 @@ class LibraryWorker:
                 self._indexer.save_if_due()
                 self._wake.wait(self.poll_roots_s)
                 continue
-            if self._rescan or self.scopes.due_within(0):
+            ready_at = self.scopes.ready_at(self.linger_s)
+            if self._rescan or (ready_at is not None and ready_at <= time.monotonic()):
                 self._run_burst()
                 continue
             self._indexer.save_if_due()
-            self._set_state("idle")
+            self._set_state("idle" if ready_at is None else "waiting")
             wake_at = [next_poll, next_periodic, next_safety]
-            soonest = self.scopes.next_due()
-            if soonest is not None:
-                wake_at.append(soonest)
+            if ready_at is not None:
+                wake_at.append(ready_at)
             if self._indexer.vectors.dirty:
                 wake_at.append(self._indexer.last_save + self.save_every_s)
             self._wake.wait(max(0.0, min(wake_at) - time.monotonic()))
 
     def _run_burst(self) -> None:
+        self._set_state("scanning" if self._rescan else "indexing")
         rescans, self._rescan = self._rescan, {}
         due = self.scopes.take_due()
         scopes = list(rescans) + due
@@ -288,7 +297,6 @@ class LibraryWorker:
         reason = "startup" if "startup" in reasons else (
             "folder back" if "folder back" in reasons else ("rescan" if rescans else "changes"))
         online = [r for r, s in self._roots.items() if s.online]
-        self._set_state("scanning" if rescans else "indexing")
         try:
             report = self._indexer.run(online, scopes, renames=self.scopes.take_renames(),
                                        save=False)
@@ -440,9 +448,15 @@ class LibraryWorker:
         for root in [r for r in self._roots if r not in stored]:  # merged into a new root
             self._detach(root)
             del self._roots[root]
-        for root in stored - set(self._roots):
-            self._roots[root] = _Root()
-        self._poll_roots(startup=False)
+        for root in sorted(stored - set(self._roots)):
+            state = self._roots[root] = _Root()
+            if root_online(root, self._writer.catalog):
+                state.online, state.identity = True, _identity(root)
+                self._attach(root)
+                self._rescan[root] = "rescan"
+            else:
+                self._note(f"library folder {root} is offline (missing or empty); it is "
+                           f"checked every {self.poll_roots_s:g} s")
 
     # --- helpers -------------------------------------------------------------------
 
