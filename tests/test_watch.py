@@ -306,23 +306,45 @@ def test_overflow_is_said_once_and_rescans(watched, monkeypatch):
     wait_for(lambda: lib.top(late) == str(late), what="a photo added after the overflow")
 
 
-def test_watch_limit_falls_back_to_periodic_rescans(library, data_dir, monkeypatch):
-    from photofind.core import watcher
+@pytest.mark.parametrize("cause", ["watch limit", "network share"])
+def test_unwatchable_roots_fall_back_to_periodic_rescans(library, data_dir, monkeypatch, cause):
+    from photofind.core import watcher, worker
 
-    def no_more_watches(self, root):
-        raise OSError(errno.ENOSPC, "inotify watch limit reached")
-
-    monkeypatch.setattr(watcher.Watcher, "watch", no_more_watches)
+    if cause == "watch limit":
+        def no_more_watches(self, root):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+        monkeypatch.setattr(watcher.Watcher, "watch", no_more_watches)
+        said = "limit"
+    else:
+        monkeypatch.setattr(worker, "needs_polling", lambda path: True)
+        said = "network folder"
     root, _files = library
     harness = Harness(data_dir, root, rescan_every_s=0.5).start()
     try:
-        assert len(harness.said("limit")) == 1
+        assert len(harness.said(said)) == 1
         new = save(picture(970), root / "2024" / "polled.jpg")
         wait_for(lambda: harness.library.top(new) == str(new), what="the periodic rescan")
-        assert len(harness.said("limit")) == 1
+        assert len(harness.said(said)) == 1
     finally:
         harness.stop()
     assert harness.errors == []
+
+
+def test_network_shares_are_recognised(tmp_path):
+    from photofind.core.watcher import filesystem_type, needs_polling
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(
+        "/dev/sda1 / ext4 rw,relatime 0 0\n"
+        "nas:/volume1/photos /mnt/nas nfs4 rw,relatime 0 0\n"
+        "//server/share /media/My\\040Share cifs rw 0 0\n"
+        "/dev/sdb1 /mnt/nas/usb vfat rw 0 0\n")
+    assert needs_polling("/mnt/nas/2024", str(mounts))
+    assert needs_polling("/media/My Share/Photos", str(mounts))
+    assert not needs_polling("/mnt/nas/usb/DCIM", str(mounts))  # the innermost mount wins
+    assert not needs_polling("/home/me/Pictures", str(mounts))
+    assert filesystem_type("/home/me", str(mounts)) == "ext4"
+    assert filesystem_type("/x", str(tmp_path / "missing")) is None
 
 
 def test_pause_resume_and_roots_added_and_removed_while_running(watched, tmp_path):

@@ -283,10 +283,10 @@ class Watcher:
             observer.join(timeout=2)
 
 
-def filesystem_type(path: str) -> str | None:
+def filesystem_type(path: str, mounts: str = "/proc/self/mounts") -> str | None:
     """The file system type holding `path` (Linux: from /proc/self/mounts), else None."""
     try:
-        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+        with open(mounts, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
         return None
@@ -301,7 +301,7 @@ def filesystem_type(path: str) -> str | None:
     return kind
 
 
-def needs_polling(path: str) -> bool:
+def needs_polling(path: str, mounts: str = "/proc/self/mounts") -> bool:
     """True for network shares: their changes made by other machines raise no events here."""
-    kind = filesystem_type(path)
+    kind = filesystem_type(path, mounts)
     return kind is not None and kind in NETWORK_FILE_SYSTEMS
