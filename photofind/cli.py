@@ -1,4 +1,5 @@
-"""The command line: `photofind index | search | similar | status | watch | demo | gui`.
+"""The command line: `photofind index | search | similar | status | watch | demo | gui |
+install-desktop`.
 
 Results and summaries go to stdout (exactly one JSON document with --json); progress and
 notes go to stderr. Exit status: 0 success, 1 failure (one line on stderr), 2 usage.
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", parents=[common], help="open the desktop app")
     p.add_argument("image", nargs="?", metavar="IMAGE",
                    help="start by finding photos similar to this image")
+
+    p = sub.add_parser("install-desktop", parents=[common],
+                       help="add photofind to your desktop's application menu (Linux)")
+    p.add_argument("--remove", action="store_true", help="take it out of the menu again")
 
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
@@ -338,6 +343,23 @@ def cmd_gui(args: argparse.Namespace, data: datadir.DataDir) -> int:
     return run(data, args.image)
 
 
+def cmd_install_desktop(args: argparse.Namespace, data: datadir.DataDir) -> int:
+    from photofind import desktop
+
+    if not desktop.supported():
+        raise PhotofindError("install-desktop is for Linux desktops; on Windows and macOS "
+                             "install the app bundle (see packaging/README.md)")
+    if args.remove:
+        files = desktop.remove(note=note)
+        print(f"Removed {len(files)} file(s)" + (":" if files else "; nothing was installed."))
+    else:
+        files = desktop.install(note=note)
+        print(f"Installed photofind in your application menu ({len(files)} files):")
+    for path in files:
+        print(f"  {path}")
+    return 0
+
+
 COMMANDS = {
     "index": cmd_index,
     "search": cmd_search,
@@ -346,4 +368,5 @@ COMMANDS = {
     "watch": cmd_watch,
     "demo": cmd_demo,
     "gui": cmd_gui,
+    "install-desktop": cmd_install_desktop,
 }

@@ -24,6 +24,8 @@ def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from photofind.desktop import APP_ID
+    from photofind.gui.app_icon import app_icon
     from photofind.gui.errors import ErrorReporter, setup_logging
     from photofind.gui.prefs import APPLICATION, ORGANISATION
 
@@ -37,7 +39,8 @@ def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("photofind")
-    app.setDesktopFileName("photofind")
+    app.setDesktopFileName(APP_ID)  # matches the .desktop file: the right icon on Wayland
+    app.setWindowIcon(app_icon())
     reporter = ErrorReporter(log_path).install()
     preload()
 
