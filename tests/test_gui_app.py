@@ -49,7 +49,8 @@ def test_photofind_gui_image_opens_find_similar(qtbot, tmp_path, tiny_model, mon
     seen = {}
 
     def fake_exec(*_args):
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.isVisible())
         qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=30_000)
         seen["chip"] = window.bar.chip.paths
         seen["first"] = window.model.result(0).path

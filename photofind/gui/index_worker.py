@@ -1,11 +1,16 @@
-"""The one writer, on its own thread: adds and removes library folders and indexes them.
+"""The one writer, on its own thread: keeps the library current while the app runs.
 
-It holds the data directory's `Writer` (and so the writer lock) while the app runs, and
-keeps the model loaded between runs. The core reports progress through a plain
-callback; this worker turns it into the `progress` signal (with a rate and an ETA) and
-uses the same callback to pause: while paused, the indexer simply waits there, between
-batches. `pause`, `resume` and `stop` are called directly from the GUI thread (the
-worker's own thread is busy indexing); everything else arrives as queued slots.
+Most of the time this thread runs the core's `LibraryWorker` (photofind.core.worker):
+it holds the writer lock, reconciles the library with the disk on start, then watches
+the folders and indexes what changes. Its plain callbacks become this object's signals.
+Pause, resume, adding and removing folders go straight to the LibraryWorker, which is
+made to be controlled from any thread.
+
+A few things need the library to themselves, with no LibraryWorker running: the first
+run (choose a model, add the first folders), the demo library, and changing the model.
+Those are queued slots: the GUI first asks the LibraryWorker to stop (`interrupt`), the
+slot runs once `LibraryWorker.run()` has returned, does its work with a `Writer`, and
+starts watching again.
 
 If another photofind process holds the writer lock, `busy` says so; searching still
 works, and the window asks again later.
@@ -16,15 +21,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from photofind.core.datadir import DataDir
 from photofind.core.embedder import ModelSpec
 from photofind.core.errors import ModelUnavailable, PhotofindError, WriterBusy
-from photofind.core.indexer import IndexReport, Progress
+from photofind.core.indexer import Progress
 from photofind.core.library import Writer, active_spec
+from photofind.core.worker import Burst, LibraryWorker
 from photofind.gui.prefs import core_device
 
 log = logging.getLogger(__name__)
@@ -32,10 +40,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class IndexStatus:
-    stage: str  # "waiting", "model", "demo", "scanning", "indexing", "saving", "done"
+    stage: str  # "model", "demo", "scanning", "indexing", "saving", "done"
     done: int = 0
     total: int = 0
-    rate: float = 0.0  # photos per second while running
+    rate: float = 0.0  # photos per second in this run
     eta: float | None = None  # seconds left
     root: str = ""
     paused: bool = False
@@ -44,198 +52,259 @@ class IndexStatus:
 
 class IndexWorker(QObject):
     progress = Signal(object)  # IndexStatus
-    finished = Signal(str, object)  # what ("index", "demo", "remove"), IndexReport | None
+    burst = Signal(object)  # photofind.core.worker.Burst: one run over changes
+    setup_done = Signal(str)  # "index", "demo", "model", "add", "remove"
     failed = Signal(str)  # a one-line reason
     model_unavailable = Signal(str)
     busy = Signal(str)  # another process holds the writer lock
-    note = Signal(str)  # the core's notes (model changed, index rebuilt)
+    note = Signal(str)  # the core's notes (a folder went offline, the model changed, …)
     library_changed = Signal()  # roots or photos changed: searches and counts may differ
+    live = Signal(bool)  # the LibraryWorker holds the library and watches it (True), or not
 
-    def __init__(self, data_dir: DataDir, device: str = "auto", cores: int = 1) -> None:
+    def __init__(self, data_dir: DataDir, device: str = "auto", cores: int = 1,
+                 watch: bool = True) -> None:
         super().__init__()
         self.data_dir = data_dir
         self.device = device
         self.cores = cores
-        self.writer: Writer | None = None
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
-        self._tracker: _Tracker | None = None
+        self.watch = watch
+        self.worker: LibraryWorker | None = None
+        self._paused = False
+        self._closing = False
+        self._lock = threading.Lock()
+        self._tracker = _Tracker(self)
 
-    # --- controls, called from the GUI thread ----------------------------------------------
+    # --- controls, called from the GUI thread --------------------------------------------
 
-    def pause(self) -> None:
-        self._running.clear()
-        if self._tracker:
-            self._tracker.paused_now()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        """Stop the current run after its batch (everything done so far is kept)."""
-        self._stop.set()
-        self._running.set()
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self._paused
 
-    # --- work, as queued slots ----------------------------------------------------------------
+    def pause(self) -> None:
+        self._paused = True
+        if self.worker is not None:
+            self.worker.pause()
+        self._tracker.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        if self.worker is not None:
+            self.worker.resume()
+
+    def interrupt(self) -> None:
+        """Ask the LibraryWorker to stop after its current batch (everything done so far is
+        kept), so that queued work can have the library."""
+        worker = self.worker
+        if worker is not None:
+            worker.stop(timeout=0)
+
+    def close(self) -> None:
+        """Stop for good (the window is closing)."""
+        self._closing = True
+        self.interrupt()
+
+    def add_root(self, path: str) -> bool:
+        """Add a folder through the running LibraryWorker; False when none is running."""
+        return self._command(lambda w: w.add_root(path), "add")
+
+    def remove_root(self, path: str) -> bool:
+        return self._command(lambda w: w.remove_root(path), "remove")
+
+    def _command(self, send: Callable[[LibraryWorker], Future], what: str) -> bool:
+        worker = self.worker
+        try:
+            ready = worker is not None and worker.wait_ready(0)
+        except BaseException:  # it failed to start; the failure is reported elsewhere
+            ready = False
+        if not ready:
+            return False
+        send(worker).add_done_callback(lambda future: self._command_done(what, future))
+        return True
+
+    def _command_done(self, what: str, future: Future) -> None:
+        exc = future.exception()
+        if exc is not None:
+            self.failed.emit(str(exc) if isinstance(exc, PhotofindError)
+                             else f"could not {what} the folder: {exc}")
+            return
+        self.library_changed.emit()
+        self.setup_done.emit(what)
+
+    # --- queued slots, on this object's thread ------------------------------------------------
 
     @Slot(str, int)
     def configure(self, device: str, cores: int) -> None:
-        changed = device != self.device
         self.device, self.cores = device, cores
-        if changed and self.writer is not None:
-            self.writer.embedder = None  # reloaded on the chosen device next time
-            self.writer.vectors = None
+
+    @Slot()
+    def go_live(self) -> None:
+        """Keep the library current until `interrupt()` (runs the LibraryWorker here)."""
+        if self._closing or self.worker is not None:
+            return
+        import torch
+
+        torch.set_num_threads(max(1, self.cores))  # the "CPU cores for indexing" setting
+        worker = LibraryWorker(
+            self.data_dir, device=core_device(self.device), workers=self.cores,
+            watch=self.watch, on_progress=self._tracker.update, on_burst=self._on_burst,
+            on_note=self.note.emit, on_error=self._on_error, on_state=self._tracker.state)
+        if self._paused:
+            worker.pause()
+        with self._lock:
+            self.worker = worker
+        self._tracker.live = False
+        try:
+            self._guard(worker.run)
+        finally:
+            with self._lock:
+                self.worker = None
+            self.progress.emit(IndexStatus("done"))
+            if self._tracker.live:
+                self._tracker.live = False
+                self.live.emit(False)
 
     @Slot(list, str, str)
-    def index(self, add_paths: list, model: str = "", pretrained: str = "") -> None:
-        """Add `add_paths` as roots (if any) and bring the library up to date, with the model
-        `model` (empty: the library's own, else the default)."""
-        self._work("index", lambda w: self._index(w, add_paths, model, pretrained))
+    def setup(self, add_paths: list, model: str = "", pretrained: str = "") -> None:
+        """Choose the model (empty: the library's, else the default) and add folders; then
+        keep the library current. The model is loaded first, so a model that cannot be had
+        leaves nothing half-done."""
+        spec = ModelSpec.parse(model, pretrained or None) if model else None
 
-    @Slot(str)
-    def remove_root(self, root: str) -> None:
-        def remove(writer: Writer) -> None:
-            writer.remove_root(root)
-            self.library_changed.emit()
-        self._work("remove", remove)
+        def job(writer: Writer) -> None:
+            self._load_model(writer, spec)
+            if add_paths:
+                writer.add_roots([str(p) for p in add_paths])
+        self._session("index" if add_paths else "model", job)
 
     @Slot(int)
     def demo(self, count: int) -> None:
         """What `photofind demo` does: write the demo scenes into the data directory and
-        index them with the shipped demo model."""
-        self._work("demo", lambda w: self._demo(w, count))
+        index them with the shipped demo model (here: by the LibraryWorker, with progress)."""
+        def job(writer: Writer) -> None:
+            from photofind.demo import write_library
 
-    @Slot()
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            demo = ModelSpec.demo()
+            current = active_spec(writer.catalog)
+            if current and current.model_id() != demo.model_id() \
+                    and writer.catalog.count_photos():
+                raise PhotofindError(
+                    f"this library already holds your photos, indexed with {current}; try the "
+                    "demo in a data directory of its own: photofind --data-dir "
+                    "~/photofind-demo gui")
+            self._load_model(writer, demo)
+            folder = self.data_dir.root / "demo-library"
+            self.progress.emit(IndexStatus("demo", total=count, root=str(folder)))
+            write_library(folder, count)
+            writer.add_roots([str(folder)])
+        self._session("demo", job)
 
-    # --- inside ---------------------------------------------------------------------------
+    @Slot(str)
+    def remove_offline(self, root: str) -> None:
+        """Remove a folder when no LibraryWorker runs (e.g. the model is unavailable)."""
+        self._session("remove", lambda writer: writer.remove_root(root))
 
-    def _work(self, what: str, job) -> None:
-        self._stop.clear()
+    # --- inside ------------------------------------------------------------------------------
+
+    def _session(self, what: str, job: Callable[[Writer], None]) -> None:
+        if self._closing:
+            return
+        def run() -> None:
+            with Writer(self.data_dir, "gui", notify=self.note.emit) as writer:
+                job(writer)
+        if not self._guard(run):
+            self.progress.emit(IndexStatus("done"))
+            return
+        self.library_changed.emit()
+        self.setup_done.emit(what)
+        self.go_live()
+
+    def _guard(self, work: Callable[[], None]) -> bool:
+        """Run `work`, turning expected failures into signals; True when it succeeded."""
         try:
-            writer = self._writer()
-            report = job(writer)
+            work()
+            return True
         except WriterBusy as exc:
             self.busy.emit(str(exc))
-            return
         except ModelUnavailable as exc:
-            self.progress.emit(IndexStatus("done"))
             self.model_unavailable.emit(str(exc))
-            return
         except PhotofindError as exc:
-            self.progress.emit(IndexStatus("done"))
             self.failed.emit(str(exc))
-            return
         except Exception:
-            self.progress.emit(IndexStatus("done"))
-            self.failed.emit("indexing stopped after an unexpected error; see the log")
+            self.failed.emit("updating the library stopped after an unexpected error; "
+                             "see the log")
             raise
-        finally:
-            self._tracker = None
-        self.finished.emit(what, report)
-
-    def _writer(self) -> Writer:
-        if self.writer is None:
-            self.writer = Writer(self.data_dir, "gui", notify=self.note.emit)
-        return self.writer
+        return False
 
     def _load_model(self, writer: Writer, spec: ModelSpec | None) -> None:
-        current = writer.embedder.spec if writer.embedder else None
         wanted = spec or active_spec(writer.catalog) or ModelSpec.default()
-        if current == wanted and writer.vectors is not None:
-            return
         self.progress.emit(IndexStatus("model", model=str(wanted)))
         writer.load_model(wanted, device=core_device(self.device), threads=self.cores)
 
-    def _index(self, writer: Writer, add_paths: list, model: str, pretrained: str
-               ) -> IndexReport | None:
-        spec = ModelSpec.parse(model, pretrained or None) if model else None
-        self._load_model(writer, spec)  # first: a missing model must not leave roots behind
-        if add_paths:
-            writer.add_roots([str(p) for p in add_paths])
-            self.library_changed.emit()
-        return self._run(writer)
-
-    def _demo(self, writer: Writer, count: int) -> IndexReport | None:
-        from photofind.demo import write_library
-
-        demo = ModelSpec.demo()
-        current = active_spec(writer.catalog)
-        if current and current.model_id() != demo.model_id() and writer.catalog.count_photos():
-            raise PhotofindError(
-                f"this library already holds your photos, indexed with {current}; try the demo "
-                "in a data directory of its own: photofind --data-dir ~/photofind-demo gui")
-        self._load_model(writer, demo)
-        if self._stop.is_set():
-            return None
-        folder = self.data_dir.root / "demo-library"
-        self.progress.emit(IndexStatus("demo", total=count, root=str(folder)))
-        write_library(folder, count)
-        writer.add_roots([str(folder)])
-        self.library_changed.emit()
-        return self._run(writer)
-
-    def _run(self, writer: Writer) -> IndexReport | None:
-        if self._stop.is_set():
-            return None
-        tracker = self._tracker = _Tracker(self)
-        report = writer.index(workers=self.cores, on_progress=tracker.update,
-                              should_stop=self._stop.is_set)
+    def _on_burst(self, burst: Burst) -> None:
+        report = burst.report
         if report.added or report.updated or report.removed or report.moved:
             self.library_changed.emit()
-        return report
+        self.burst.emit(burst)
+
+    def _on_error(self, message: str) -> None:
+        log.warning("library worker: %s", message)
+        self.note.emit(message[0].upper() + message[1:] if message else message)
 
 
 class _Tracker:
-    """Turns the core's Progress into IndexStatus (rate and ETA leave paused time out),
-    and holds the indexer while the person has paused it."""
+    """Turns the LibraryWorker's progress and state into IndexStatus, with a rate and an
+    ETA for the run in progress."""
 
     def __init__(self, worker: IndexWorker) -> None:
         self.worker = worker
         self.started: float | None = None
         self.first_done = 0
-        self.paused_for = 0.0
-        self.last_emit_changes = 0.0
-        self.last: IndexStatus = IndexStatus("scanning")
+        self.last = IndexStatus("done")
+        self.last_changed = 0.0
+        self.live = False  # the LibraryWorker holds the library (past "starting")
 
-    def paused_now(self) -> None:
-        self.last.paused = True
-        self.worker.progress.emit(IndexStatus(**{**self.last.__dict__, "paused": True}))
+    def state(self, state: str) -> None:
+        if state not in ("starting", "stopped") and not self.live:
+            self.live = True
+            self.worker.live.emit(True)
+        if state == "starting":
+            self._emit(IndexStatus("model"))
+        elif state == "scanning":
+            self._emit(IndexStatus("scanning"))
+        elif state == "paused":
+            self.pause()
+        elif state in ("idle", "stopped"):
+            self.started = None
+            self._emit(IndexStatus("done"))
+
+    def pause(self) -> None:
+        stage = self.last.stage if self.last.stage in ("indexing", "scanning") else "indexing"
+        self._emit(replace(self.last, stage=stage, paused=True, rate=0.0, eta=None))
 
     def update(self, p: Progress) -> None:
+        if p.stage == "done":
+            return  # the state ("idle") says it
         now = time.monotonic()
         status = IndexStatus(p.stage, p.done, p.total, root=p.root)
         if p.stage == "indexing":
-            if self.started is None:
-                self.started, self.first_done = now, p.done
-            elapsed = now - self.started - self.paused_for
+            last = self.last
+            if self.started is None or last.stage != "indexing" or p.total != last.total \
+                    or p.done < last.done:
+                self.started, self.first_done = now, p.done  # a new run
+            elapsed = now - self.started
             done = p.done - self.first_done
             if elapsed > 0 and done > 0:
                 status.rate = done / elapsed
                 status.eta = (p.total - p.done) / status.rate
-            if now - self.last_emit_changes > 2.0:  # let counts and searches catch up
-                self.last_emit_changes = now
+            if now - self.last_changed > 2.0:  # let counts and searches catch up
+                self.last_changed = now
                 self.worker.library_changed.emit()
+        self._emit(status)
+
+    def _emit(self, status: IndexStatus) -> None:
         self.last = status
         self.worker.progress.emit(status)
-        self._wait_while_paused()
-
-    def _wait_while_paused(self) -> None:
-        worker = self.worker
-        if worker._running.is_set():
-            return
-        started = time.monotonic()
-        worker.progress.emit(IndexStatus(**{**self.last.__dict__, "paused": True}))
-        while not worker._running.wait(0.25):
-            pass
-        self.paused_for += time.monotonic() - started
-        if not worker._stop.is_set():
-            worker.progress.emit(self.last)

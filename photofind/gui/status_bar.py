@@ -25,6 +25,8 @@ def progress_text(status: IndexStatus) -> str:
         return f"Loading the model {status.model}…"
     if status.stage == "demo":
         return f"Writing {status.total} demo photos…"
+    if status.paused and not status.total:
+        return "Updating the library is paused"
     if status.stage == "scanning":
         return "Looking for new and changed photos…"
     if status.stage == "saving":
@@ -98,18 +100,26 @@ class StatusBar(QStatusBar):
         self.note.setToolTip(text)
 
     def set_progress(self, status: IndexStatus) -> None:
-        active = status.stage not in ("done", "waiting")
-        for widget in (self.progress_label, self.bar, self.stop_button):
+        active = status.stage != "done"
+        for widget in (self.progress_label, self.bar):
             widget.setVisible(active)
-        self.pause_button.setVisible(active and status.stage == "indexing")
+        self.stop_button.setVisible(status.stage == "model")
+        self.pause_button.setVisible(status.stage in ("indexing", "scanning") or status.paused)
+        if status.paused != self.pause_button.isChecked():
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(status.paused)
+            self.pause_button.blockSignals(False)
+            self._set_pause_icon(status.paused)
         self.progress_label.setText(progress_text(status))
         if status.stage == "indexing" and status.total:
             self.bar.setRange(0, status.total)
             self.bar.setValue(status.done)
+        elif status.paused:
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
         else:
             self.bar.setRange(0, 0)  # busy, no known total
-        self.stop_button.setToolTip("Cancel loading the model" if status.stage == "model"
-                                    else "Stop indexing (what is done is kept)")
+        self.stop_button.setToolTip("Cancel loading the model")
         if not active:
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(False)

@@ -83,8 +83,9 @@ class MainWindow(QMainWindow):
     _open_searcher = Signal()
     _library_changed = Signal()
     _set_search_device = Signal(str)
-    _index = Signal(list, str, str)
-    _remove_root = Signal(str)
+    _go_live = Signal()
+    _setup = Signal(list, str, str)
+    _remove_offline = Signal(str)
     _demo = Signal(int)
     _configure_index = Signal(str, int)
     # for tests and benchmarks
@@ -106,7 +107,8 @@ class MainWindow(QMainWindow):
         self.sent_at = 0.0
         self.last_search_seconds = 0.0
         self.indexing = False
-        self.pending_index: tuple[list, str, str] | None = None
+        self.live = False
+        self.retry = None  # what to send again when the writer lock is free
         self.caught_up = False
         self._closing = False
         self.library_dialog: LibraryDialog | None = None
@@ -244,12 +246,17 @@ class MainWindow(QMainWindow):
         self.index_thread.setObjectName("photofind-index")
         self.indexer = IndexWorker(self.data_dir, self.prefs.device, self.prefs.cores)
         self.indexer.moveToThread(self.index_thread)
-        self._index.connect(self.indexer.index)
-        self._remove_root.connect(self.indexer.remove_root)
+        self._go_live.connect(self.indexer.go_live)
+        self._setup.connect(self.indexer.setup)
+        self._remove_offline.connect(self.indexer.remove_offline)
         self._demo.connect(self.indexer.demo)
         self._configure_index.connect(self.indexer.configure)
         self.indexer.progress.connect(self._index_progress)
-        self.indexer.finished.connect(self._index_finished)
+        # Bound methods of this (GUI-thread) object only: PySide6 runs a lambda connected
+        # to another thread's signal in that thread, not here.
+        self.indexer.burst.connect(self._burst)
+        self.indexer.setup_done.connect(self._setup_done)
+        self.indexer.live.connect(self._live_changed)
         self.indexer.failed.connect(self._index_failed)
         self.indexer.model_unavailable.connect(self._model_unavailable)
         self.indexer.busy.connect(self._writer_busy)
@@ -390,7 +397,7 @@ class MainWindow(QMainWindow):
             self._show_idle()
         if info.get("roots") and not self.caught_up and self.index_on_start:
             self.caught_up = True
-            self.start_indexing()  # the library may have changed while photofind was closed
+            self.start_indexing()  # catch up with what changed while closed, then watch
         self.library_updated.emit(info)
 
     def _show_idle(self) -> None:
@@ -586,45 +593,77 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self, add_paths: list[str] | None = None, spec: ModelSpec | None = None
                        ) -> None:
+        """Keep the library current; with `add_paths`, add those folders; with `spec`,
+        index everything again with that model."""
+        add_paths = list(add_paths or [])
+        if spec is None and add_paths and all(self.indexer.add_root(p) for p in add_paths):
+            self.indexing = True
+            return  # the running LibraryWorker adds them and indexes them
+        if spec is None and not add_paths:
+            self._send_index(self._go_live.emit)
+            return
         model = spec.name if spec else ""
         pretrained = (spec.pretrained or "") if spec else ""
         if not spec and not self.library.get("model") and self.prefs.model:
             model, pretrained = self.prefs.model, self.prefs.pretrained  # a new library
-        self.pending_index = (list(add_paths or []), model, pretrained)
+        self._send_index(lambda: self._setup.emit(add_paths, model, pretrained))
+
+    def _send_index(self, send) -> None:
+        """Run `send` on the index worker's thread once the LibraryWorker (if any) has
+        stopped; remember it, to send again when another writer let go of the library."""
+        self.retry = send
         self.indexing = True
-        self._index.emit(*self.pending_index)
+        self.indexer.interrupt()
+        send()
 
     def add_folders(self, folders: list[str]) -> None:
         self.start_indexing(folders)
 
+    def remove_folder(self, root: str) -> None:
+        if not self.indexer.remove_root(root):
+            self._send_index(lambda: self._remove_offline.emit(root))
+
     def start_demo(self) -> None:
-        self.indexing = True
         self.welcome.set_busy(True, "Setting up the demo library…")
-        self._demo.emit(self.demo_count)
+        self._send_index(lambda: self._demo.emit(self.demo_count))
 
     def _welcome_start(self, folders: list[str]) -> None:
         self.welcome.set_busy(True, "Loading the model…")
         self.start_indexing(folders)
 
     def _retry_index(self) -> None:
-        if self.pending_index:
-            self._index.emit(*self.pending_index)
+        if self.retry is not None and not self.live:
+            self._send_index(self.retry)
+
+    @Slot(bool)
+    def _live_changed(self, live: bool) -> None:
+        self.live = live
+        if live:
+            self.busy_retry.stop()
+            self.retry = None
 
     @Slot(object)
     def _index_progress(self, status: IndexStatus) -> None:
+        self.indexing = status.stage != "done"
         self.status.set_progress(status)
         if self.pages.currentWidget() is self.welcome and status.stage != "done":
             self.welcome.set_busy(True, progress_text(status))
 
-    @Slot(str, object)
+    @Slot(object)
+    def _burst(self, burst) -> None:
+        self._index_finished("burst", burst.report)
+
+    @Slot(str)
+    def _setup_done(self, what: str) -> None:
+        self._index_finished(what, None)
+
     def _index_finished(self, what: str, report) -> None:
-        self.indexing = False
-        self.pending_index = None
-        self.busy_retry.stop()
-        self.status.set_progress(IndexStatus("done"))
+        """A setup step finished ("index", "demo", "model", "add", "remove"), or the
+        LibraryWorker finished a run over changes ("burst")."""
         if self.pages.currentWidget() is self.welcome:
             self.welcome.set_busy(False)
-        if report is not None and what in ("index", "demo"):
+        changes = 0
+        if report is not None:
             changes = report.added + report.updated + report.removed + report.moved
             if changes or report.failed:
                 self.status.set_note(
@@ -632,10 +671,9 @@ class MainWindow(QMainWindow):
                     f"{report.moved:,} moved, {report.removed:,} removed"
                     + (f", {len(report.failed):,} could not be read" if report.failed else "")
                     + ".")
-            for root in report.missing_roots:
-                self.status.set_note(f"{root} is offline (missing or empty); its photos are kept.")
         self._library_changed.emit()
-        self._rerun()
+        if changes or what in ("model", "remove"):
+            self._rerun()
         if self.library_dialog is not None:
             self.library_dialog.refresh()
         self.index_finished.emit(what, report)
@@ -643,7 +681,6 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _index_failed(self, message: str) -> None:
         self.indexing = False
-        self.pending_index = None
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome:
             self.welcome.show_problem(message, offer_demo=False)
@@ -655,13 +692,13 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _model_unavailable(self, message: str) -> None:
         self.indexing = False
-        self.pending_index = None
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
             self.pages.setCurrentWidget(self.welcome)
             self.welcome.show_problem(message)
         else:
-            self.status.set_note("The model is not available; the library was not updated.")
+            self.status.set_note("The model is not available, so new photos are not indexed; "
+                                 "searching works with what is indexed.")
             self.message.show_message("The model is not available on this computer.", message)
             if not self.query_text and not self.query_paths:
                 self.results_stack.setCurrentWidget(self.message)
@@ -684,7 +721,10 @@ class MainWindow(QMainWindow):
             self.indexer.resume()
 
     def _stop_indexing(self) -> None:
-        self.indexer.stop()
+        """The Cancel button, shown while the model loads (or downloads)."""
+        self.indexer.interrupt()
+        self.status.set_note("Cancelled. Searching works with what is already indexed; "
+                             "photofind updates the library again next time it starts.")
 
     # --- dialogs --------------------------------------------------------------------------------
 
@@ -692,7 +732,7 @@ class MainWindow(QMainWindow):
         if self.library_dialog is None:
             dialog = LibraryDialog(self.data_dir, self)
             dialog.add_requested.connect(self.add_folders)
-            dialog.remove_requested.connect(self._remove_root.emit)
+            dialog.remove_requested.connect(self.remove_folder)
             dialog.finished.connect(lambda _r: setattr(self, "library_dialog", None))
             self.library_dialog = dialog
         self.library_dialog.show()
@@ -718,6 +758,8 @@ class MainWindow(QMainWindow):
             self.prefs.device, self.prefs.cores = choice.device, choice.cores
             self._configure_index.emit(choice.device, choice.cores)
             self._set_search_device.emit(choice.device)
+            if self.live and (current is None or choice.spec == current):
+                self._send_index(self._go_live.emit)  # again, on the new device and cores
         if current is None or choice.spec == current:
             self.prefs.set_model(*_spec_prefs(choice.spec))
             return
@@ -755,8 +797,9 @@ class MainWindow(QMainWindow):
         self.prefs.sync()
         self.debounce.stop()
         self.busy_retry.stop()
+        self.hide()  # the last batch may take a few seconds to finish
         self.searcher.latest = self.seq + 1_000_000  # drop queued searches
-        self.indexer.stop()
+        self.indexer.close()
         self.loader.shutdown()
         for thread in (self.search_thread, self.index_thread):
             thread.quit()
@@ -764,7 +807,6 @@ class MainWindow(QMainWindow):
             if not thread.wait(60_000):
                 log.warning("%s did not stop in time", thread.objectName())
         self.searcher.close()
-        self.indexer.close()
         self.pool.waitForDone(5000)
 
     def sizeHint(self) -> QSize:
