@@ -349,6 +349,21 @@ def test_network_shares_are_recognised(tmp_path):
 
 def test_pause_resume_and_roots_added_and_removed_while_running(watched, tmp_path):
     root, lib, worker = watched.root, watched.library, watched.worker
+    # paused in the middle of a storm: nothing more is written until resumed, then the
+    # rest is indexed, each photo embedded once
+    for i in range(300):
+        write_file(root / "storm" / f"S{i:03d}.jpg", jpeg_bytes(3000 + i, (64, 48)))
+    wait_for(lambda: any("/storm/" in p for p in lib.paths()), what="the storm under way")
+    worker.pause()
+    wait_for(lambda: worker.state == "paused", what="paused")
+    frozen = lib.paths()
+    time.sleep(0.5)
+    assert lib.paths() == frozen
+    worker.resume()
+    wait_for(lambda: len([p for p in lib.paths() if "/storm/" in p]) == 300, what="the rest")
+    watched.settled()
+    assert watched.total("embedded") == 300
+
     worker.pause()
     wait_for(lambda: worker.state == "paused", what="paused")
     new = save(picture(980), root / "2024" / "during-pause.jpg")

@@ -6,7 +6,8 @@ and a plain class with no Qt: `photofind watch` runs it in the foreground, the d
 in a background thread. It reports through callbacks, all called from its own thread:
 
     on_progress(Progress)  what the indexer is doing (scanning, indexing n/total, saving)
-    on_burst(Burst)        after each run over a settled burst of changes
+    on_burst(Burst)        after each run over a settled burst of changes (report.stopped
+                           when a pause or stop cut it short: the rest is done later)
     on_note(str)           things a person should know (a folder went offline, …)
     on_error(str)          something failed; the worker carries on where it can
     on_state(str)          "starting", "scanning" (a whole root), "indexing" (changes),
@@ -289,13 +290,13 @@ class LibraryWorker:
             self._wake.wait(max(0.0, min(wake_at) - time.monotonic()))
 
     def _run_burst(self) -> None:
-        self._set_state("scanning" if self._rescan else "indexing")
+        reasons = set(self._rescan.values())
+        reason = next((r for r in ("startup", "folder back", "rescan") if r in reasons),
+                      "changes")
+        self._set_state("indexing" if reason == "changes" else "scanning")
         rescans, self._rescan = self._rescan, {}
         due = self.scopes.take_due()
         scopes = list(rescans) + due
-        reasons = set(rescans.values())
-        reason = "startup" if "startup" in reasons else (
-            "folder back" if "folder back" in reasons else ("rescan" if rescans else "changes"))
         online = [r for r, s in self._roots.items() if s.online]
         try:
             report = self._indexer.run(online, scopes, renames=self.scopes.take_renames(),
@@ -318,8 +319,7 @@ class LibraryWorker:
         now_wall, now = time.time(), time.monotonic()
         for path, retry_at in report.deferred.items():
             self.scopes.defer(path, now + max(0.05, retry_at - now_wall))
-        if not report.stopped:
-            self.on_burst(Burst(reason, report, len(scopes)))
+        self.on_burst(Burst(reason, report, len(scopes)))  # also a stopped one: it wrote
 
     # --- roots ---------------------------------------------------------------------
 
@@ -432,6 +432,7 @@ class LibraryWorker:
             raise PhotofindError(f"{path} is not a library folder")
         self._detach(root)
         del self._roots[root]
+        self._rescan.pop(root, None)
         removed = self._writer.remove_root(root)
         self._indexer.last_save = time.monotonic()
         return removed
