@@ -65,9 +65,13 @@ class ImageView(QWidget):
 
     loaded = Signal(str)  # path, when its image arrived
 
-    def __init__(self, pool: QThreadPool, parent: QWidget | None = None) -> None:
+    MAX_UPSCALE = 2.0  # small photos are shown larger, but not blown up beyond this
+
+    def __init__(self, pool: QThreadPool, parent: QWidget | None = None,
+                 follow_width: bool = False) -> None:
         super().__init__(parent)
         self.pool = pool
+        self.follow_width = follow_width  # height follows the width and the photo's shape
         self.path: str | None = None
         self.message = ""
         self._image: QImage | None = None
@@ -76,8 +80,25 @@ class ImageView(QWidget):
         self._signals = _Signals(self)
         self._signals.loaded.connect(self._on_loaded)
         self._signals.failed.connect(self._on_failed)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        vertical = (QSizePolicy.Policy.Preferred if follow_width
+                    else QSizePolicy.Policy.Expanding)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, vertical)
+        policy.setHeightForWidth(follow_width)
+        self.setSizePolicy(policy)
         self.setMinimumSize(120, 120)
+        self._aspect = 0.75  # height / width of the photo shown (until it arrives)
+
+    def hasHeightForWidth(self) -> bool:
+        return self.follow_width
+
+    def heightForWidth(self, width: int) -> int:
+        return max(120, min(int(width * self._aspect), int(width * 1.4)))
+
+    def set_aspect(self, width: int | None, height: int | None) -> None:
+        """The shape of the photo about to be shown, so the layout is right before it loads."""
+        if width and height:
+            self._aspect = height / width
+            self.updateGeometry()
 
     def show_path(self, path: str | None, max_side: int = 1600) -> None:
         self._token += 1
@@ -96,6 +117,7 @@ class ImageView(QWidget):
         if token != self._token:
             return  # the selection moved on meanwhile
         self._image, self._scaled, self.message = image, None, ""
+        self.set_aspect(image.width(), image.height())
         self.update()
         self.loaded.emit(self.path or "")
 
@@ -121,12 +143,15 @@ class ImageView(QWidget):
         ratio = self.devicePixelRatioF()
         box = QSize(int(self.width() * ratio), int(self.height() * ratio))
         if self._scaled is None:
-            if self._image.width() <= box.width() and self._image.height() <= box.height():
-                self._scaled = QPixmap.fromImage(self._image)
-            else:
-                self._scaled = QPixmap.fromImage(self._image.scaled(
-                    box, Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation))
+            image = self._image
+            limit = QSize(int(image.width() * self.MAX_UPSCALE),
+                          int(image.height() * self.MAX_UPSCALE))
+            target = image.size().scaled(box.boundedTo(limit) if image.width() < box.width()
+                                         and image.height() < box.height() else box,
+                                         Qt.AspectRatioMode.KeepAspectRatio)
+            self._scaled = QPixmap.fromImage(image if target == image.size() else image.scaled(
+                target, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
         w, h = self._scaled.width() / ratio, self._scaled.height() / ratio
         target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
         painter.drawPixmap(target, self._scaled, QRectF(self._scaled.rect()))
@@ -163,8 +188,7 @@ class PreviewPane(QWidget):
     def __init__(self, pool: QThreadPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result: Result | None = None
-        self.image = ImageView(pool)
-        self.image.setMinimumHeight(200)
+        self.image = ImageView(pool, follow_width=True)
         self.name = QLabel()
         self.name.setWordWrap(True)
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -201,12 +225,13 @@ class PreviewPane(QWidget):
         self.body = QWidget()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.image, 1)
+        body.addWidget(self.image)
         body.addSpacing(8)
         body.addWidget(self.name)
         body.addLayout(details)
         body.addSpacing(6)
         body.addLayout(buttons)
+        body.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(self.empty)
@@ -232,6 +257,7 @@ class PreviewPane(QWidget):
         fmt = f"{result.format}, " if result.format else ""
         self.size.setText(f"{fmt}{human_size(result.size)}")
         ratio = self.devicePixelRatioF()
+        self.image.set_aspect(result.width, result.height)
         self.image.show_path(result.path, int(max(self.image.width(), 480) * ratio * 1.5))
 
     def sizeHint(self) -> QSize:

@@ -22,6 +22,8 @@ from photofind.gui.prefs import ZOOM_MAX, ZOOM_MIN
 from photofind.gui.thumbnail_loader import ThumbnailLoader
 
 PLACEHOLDER = "Describe what the photo shows — “kids on a red sled” — or drop a photo here"
+PLACEHOLDER_SIMILAR = "Type to search by words instead"
+CHIP_NAME_CHARS = 28
 
 
 class SearchField(QLineEdit):
@@ -39,6 +41,7 @@ class SearchField(QLineEdit):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.setFont(font)
         self.photo_paste_handler = None  # set by the window: returns True when it took a photo
+        self.setAcceptDrops(False)  # a photo dropped here is a find-similar for the window
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -57,6 +60,7 @@ class QueryChip(QFrame):
     """“Similar to beach.jpg ×”: which image(s) the results are similar to."""
 
     cleared = Signal()
+    shown = Signal(bool)
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,10 +89,14 @@ class QueryChip(QFrame):
 
     def set_paths(self, paths: list[str]) -> None:
         self.paths = list(paths)
+        self.shown.emit(bool(paths))
         if not paths:
             self.hide()
             return
         name = os.path.basename(paths[0])
+        if len(name) > CHIP_NAME_CHARS:
+            half = (CHIP_NAME_CHARS - 1) // 2
+            name = f"{name[:half]}…{name[-half:]}"
         more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
         self.label.setText(f"Similar to <b>{_escape(name)}</b>{more}")
         self.setToolTip("\n".join(paths))
@@ -120,6 +128,8 @@ class SearchBar(QWidget):
         super().__init__(parent)
         self.field = SearchField()
         self.chip = QueryChip(loader)
+        self.chip.shown.connect(lambda on: self.field.setPlaceholderText(
+            PLACEHOLDER_SIMILAR if on else PLACEHOLDER))
         self.zoom = QSlider(Qt.Orientation.Horizontal)
         self.zoom.setRange(ZOOM_MIN, ZOOM_MAX)
         self.zoom.setValue(zoom)

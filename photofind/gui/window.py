@@ -11,20 +11,33 @@ import logging
 import os
 import time
 
-from PySide6.QtCore import QPoint, QSize, Qt, QThread, QThreadPool, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QPoint,
+    QRectF,
+    QSize,
+    Qt,
+    QThread,
+    QThreadPool,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QColor,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QPainter,
     QPalette,
+    QPen,
     QShortcut,
 )
 from PySide6.QtWidgets import (
     QFrame,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -105,6 +118,7 @@ class MainWindow(QMainWindow):
         self.query_text = ""
         self.query_paths: list[str] = []
         self.sent_at = 0.0
+        self.rerun_seq = -1  # a query sent again (the library changed): keep the selection
         self.last_search_seconds = 0.0
         self.indexing = False
         self.live = False
@@ -167,15 +181,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.status = StatusBar()
         self.setStatusBar(self.status)
-        self.drop_hint = QLabel("Drop to find similar photos", self.pages)
-        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_hint.setAutoFillBackground(True)
-        self.drop_hint.setBackgroundRole(QPalette.ColorRole.Highlight)
-        self.drop_hint.setForegroundRole(QPalette.ColorRole.HighlightedText)
-        font = self.drop_hint.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        self.drop_hint.setFont(font)
-        self.drop_hint.hide()
+        self.drop_hint = DropHint(self.pages)
         self._apply_zoom(self.prefs.zoom)
 
         self.debounce = QTimer(self)
@@ -339,7 +345,9 @@ class MainWindow(QMainWindow):
         if seq != self.seq:
             return  # an answer to a query the person has already changed
         self.last_search_seconds = seconds
-        selected = self.selected_paths()
+        rerun = seq == self.rerun_seq
+        selected = self.selected_paths() if rerun else []
+        scrolled = self.view.verticalScrollBar().value()
         self.model.set_results(results)
         if not results:
             what = (f"“{self.query_text}”" if self.query_text else "this photo")
@@ -349,6 +357,8 @@ class MainWindow(QMainWindow):
         else:
             self.results_stack.setCurrentWidget(self.view)
             self._reselect(selected)
+            if rerun:
+                self.view.verticalScrollBar().setValue(scrolled)
         self.status.set_note(f"{len(results):,} best matches first · "
                              f"{(time.perf_counter() - self.sent_at) * 1000:.0f} ms"
                              if results else "")
@@ -366,7 +376,9 @@ class MainWindow(QMainWindow):
     def _reselect(self, paths: list[str]) -> None:
         rows = [r for r in (self.model.row_of(p) for p in paths) if r is not None]
         if rows:
-            self.view.setCurrentIndex(self.model.index(rows[0]))
+            selection = self.view.selectionModel()
+            selection.setCurrentIndex(self.model.index(rows[0]),
+                                      selection.SelectionFlag.ClearAndSelect)
         else:
             self.view.scrollToTop()
             self.preview.show_result(None)
@@ -378,6 +390,9 @@ class MainWindow(QMainWindow):
         elif self.query_text:
             text = self.query_text
             self._send(lambda seq: self._search_text.emit(seq, text, self.prefs.result_limit))
+        else:
+            return
+        self.rerun_seq = self.seq
 
     # --- what to show ---------------------------------------------------------------------
 
@@ -386,6 +401,7 @@ class MainWindow(QMainWindow):
         self.library = info
         self.status.set_library(info.get("photos", 0), len(info.get("offline_roots", [])),
                                 info.get("failed", 0))
+        self.status.count.setVisible(bool(info.get("roots")))
         if not info.get("roots"):
             if self.pages.currentWidget() is not self.welcome:
                 self.pages.setCurrentWidget(self.welcome)
@@ -527,7 +543,7 @@ class MainWindow(QMainWindow):
         if files or folders or mime.hasImage():
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
-            self.drop_hint.setText("Drop to find similar photos" if files or mime.hasImage()
+            self.drop_hint.text = ("Drop to find similar photos" if files or mime.hasImage()
                                    else "Drop to add the folder to your library")
             self.drop_hint.setGeometry(self.pages.rect().adjusted(40, 40, -40, -40))
             self.drop_hint.raise_()
@@ -811,6 +827,40 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1240, 800)
+
+
+class DropHint(QWidget):
+    """Shown over the window while something droppable is dragged over it."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        fill = QColor(highlight)
+        fill.setAlpha(46)
+        painter.setBrush(fill)
+        pen = QPen(highlight, 3, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(2, 2, -2, -2), 16, 16)
+        box = QRectF(self.rect()).adjusted(0, 0, 0, 0)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        label = QRectF(0, 0, metrics.horizontalAdvance(self.text) + 48, metrics.height() + 24)
+        label.moveCenter(box.center())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(highlight)
+        painter.drawRoundedRect(label, label.height() / 2, label.height() / 2)
+        painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 def _spec_prefs(spec: ModelSpec) -> tuple[str, str]:
