@@ -18,10 +18,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 OUT=$ROOT/docs/screenshots
-WORK=$(mktemp -d /tmp/photofind-shots.XXXXXX)
+WORK=/tmp/photofind-shots
+rm -rf "$WORK"
 DATA=$WORK/data
 SCREEN=${SCREEN:-1280x800}
-mkdir -p "$OUT" "$WORK/home/Pictures"
+mkdir -p "$OUT" "$WORK/sam/Pictures"
 
 Xvfb :87 -screen 0 "${SCREEN}x24" -nolisten tcp >/dev/null 2>&1 &
 XVFB=$!
@@ -32,7 +33,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-export DISPLAY=:87 QT_QPA_PLATFORM=xcb HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config
+export DISPLAY=:87 QT_QPA_PLATFORM=xcb HOME=$WORK/sam XDG_CONFIG_HOME=$WORK/sam/.config
 export HF_HUB_OFFLINE=1 PHOTOFIND_DATA_DIR=$DATA
 sleep 1
 
@@ -57,26 +58,27 @@ shot() {
 
 "$PY" -m photofind gui >"$WORK/gui.log" 2>&1 &
 GUI=$!
-wait_for 60 window
+wait_for 60 window >/dev/null
+sleep 2
 WIN=$(window)
-xdotool windowmove "$WIN" 0 0 windowsize "$WIN" ${SCREEN%x*} ${SCREEN#*x}
+xdotool windowmove "$WIN" 0 0 windowsize "$WIN" ${SCREEN%x*} ${SCREEN#*x} windowfocus "$WIN"
 shot first-run 2
 
-xdotool key --window "$WIN" alt+s     # Start indexing ~/Pictures with the standard model
+xdotool key alt+s     # Start indexing ~/Pictures with the standard model
 shot model-unavailable 4
 
-xdotool key --window "$WIN" alt+d     # Try the demo library
+xdotool key alt+d     # Try the demo library
 wait_for 240 at_least 90
-xdotool key --window "$WIN" ctrl+f
-xdotool type --window "$WIN" --delay 90 "red circle"
+xdotool key ctrl+f
+xdotool type --delay 90 "red circle"
 shot indexing 2.5
 
 wait_for 600 at_least 300
 sleep 4                              # the last batch's progress clears
-xdotool key --window "$WIN" Escape
-xdotool type --window "$WIN" --delay 90 "red circle"
+xdotool key Escape
+xdotool type --delay 90 "red circle"
 sleep 2
-xdotool key --window "$WIN" Down
+xdotool key Down
 shot search 2.5
 
 # Drag the third result of the first row onto the middle of the grid.

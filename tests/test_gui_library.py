@@ -91,8 +91,10 @@ def test_a_model_that_cannot_be_had_is_explained_and_the_demo_offered(qtbot, tmp
         welcome.start_button.click()
     assert window.pages.currentWidget() is window.welcome
     assert not welcome.problem.isHidden()
-    text = welcome.problem_text.text()
-    assert "ViT-B-32-256" in text and "not on this machine" in text
+    assert "could not be loaded" in welcome.problem_title.text()
+    assert "could not be downloaded" in welcome.problem_text.text()
+    details = welcome.problem_details.text()  # the core's own one-line reason
+    assert "ViT-B-32-256" in details and "not on this machine" in details
     assert not welcome.problem_demo.isHidden() and welcome.start_button.isEnabled()
     assert roots_of(data_dir) == []  # nothing half-done was left behind
 

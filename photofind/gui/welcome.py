@@ -65,13 +65,25 @@ class WelcomePage(QWidget):
         warning = QLabel()
         warning.setPixmap(icon("warning").pixmap(28, 28))
         warning.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.problem_title = QLabel()
+        self.problem_title.setWordWrap(True)
         self.problem_text = QLabel()
         self.problem_text.setWordWrap(True)
         self.problem_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_details = QLabel()
+        self.problem_details.setWordWrap(True)
+        self.problem_details.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.problem_details.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        small = self.problem_details.font()
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        self.problem_details.setFont(small)
         self.problem_demo = QPushButton("Use the demo library instead")
         self.problem_demo.clicked.connect(self.demo)
         problem_body = QVBoxLayout()
+        problem_body.addWidget(self.problem_title)
         problem_body.addWidget(self.problem_text)
+        problem_body.addWidget(self.problem_details)
         problem_body.addWidget(self.problem_demo, 0, Qt.AlignmentFlag.AlignLeft)
         problem = QHBoxLayout(self.problem)
         problem.addWidget(warning, 0, Qt.AlignmentFlag.AlignTop)
@@ -145,11 +157,25 @@ class WelcomePage(QWidget):
                 chosen.append(item.data(Qt.ItemDataRole.UserRole))
         return chosen
 
-    def show_problem(self, message: str, offer_demo: bool = True) -> None:
+    def show_problem(self, message: str, offer_demo: bool = False, title: str = "",
+                     details: str = "") -> None:
+        self.problem_title.setText(f"<b>{title}</b>" if title else "")
+        self.problem_title.setVisible(bool(title))
         self.problem_text.setText(message)
+        self.problem_details.setText(details)
+        self.problem_details.setVisible(bool(details))
         self.problem_demo.setVisible(offer_demo)
         self.problem.show()
         self.set_busy(False)
+
+    def show_model_problem(self, message: str) -> None:
+        """The model cannot be loaded (most often: not downloaded yet, and no network)."""
+        self.show_problem(
+            "photofind needs an image-recognition model to index your photos. It is not on "
+            "this computer and could not be downloaded. Connect to the internet once and "
+            "press Start indexing again, or choose another model in Settings. The demo "
+            "library works without a network.",
+            offer_demo=True, title="The model could not be loaded", details=message)
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.status.setText(text)

@@ -699,7 +699,8 @@ class MainWindow(QMainWindow):
         self.indexing = False
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome:
-            self.welcome.show_problem(message, offer_demo=False)
+            self.welcome.show_problem(message[0].upper() + message[1:],
+                                      title="That did not work")
         else:
             self.status.set_note(message)
             QMessageBox.warning(self, "photofind", message)
@@ -711,7 +712,7 @@ class MainWindow(QMainWindow):
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
             self.pages.setCurrentWidget(self.welcome)
-            self.welcome.show_problem(message)
+            self.welcome.show_model_problem(message)
         else:
             self.status.set_note("The model is not available, so new photos are not indexed; "
                                  "searching works with what is indexed.")
@@ -726,7 +727,9 @@ class MainWindow(QMainWindow):
         self.status.set_progress(IndexStatus("done"))
         self.status.set_note(f"{message[0].upper()}{message[1:]}. Searching still works.")
         if self.pages.currentWidget() is self.welcome:
-            self.welcome.show_problem(message, offer_demo=False)
+            self.welcome.show_problem(
+                f"{message[0].upper()}{message[1:]}. photofind tries again every 30 seconds.",
+                title="Another photofind is updating this library")
         self.busy_retry.start()
         self.index_finished.emit("busy", None)
 
