@@ -302,3 +302,24 @@ def _clipboard_clean():
     app = QApplication.instance()
     if app is not None:
         QGuiApplication.clipboard().clear()
+
+
+def test_fetching_a_model_shows_how_far_it_got_and_can_be_cancelled(qtbot, window, library):
+    data_dir, _base = library
+    window._index_progress(IndexStatus("model", model="ViT-B-32-256 (datacomp_s34b_b86k)"))
+    assert window.status.progress_label.text().startswith("Loading the model ViT-B-32-256")
+    assert not window.status.stop_button.isHidden()
+    partial = data_dir.models / "models--org--repo" / "blobs" / "abc.incomplete"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"\0" * 3_000_000)
+    try:
+        qtbot.waitUntil(lambda: "3 MB so far" in window.status.progress_label.text(),
+                        timeout=5000)
+        stopped = []
+        window.indexer.interrupt = lambda: stopped.append(True)
+        window.status.stop_button.click()
+        assert stopped and "Cancelled" in window.status.note.text()
+    finally:
+        partial.unlink()
+        window._index_progress(IndexStatus("done"))
+    assert not window.fetch_watch.isActive()

@@ -22,6 +22,8 @@ def duration(seconds: float) -> str:
 
 def progress_text(status: IndexStatus) -> str:
     if status.stage == "model":
+        if status.done:  # bytes fetched so far
+            return f"Fetching the model {status.model}: {status.done / 1e6:,.0f} MB so far…"
         return f"Loading the model {status.model}…"
     if status.stage == "demo":
         return f"Writing {status.total} demo photos…"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import (
     QPoint,
@@ -73,6 +74,17 @@ log = logging.getLogger(__name__)
 DEBOUNCE_MS = 150
 BUSY_RETRY_MS = 30_000
 THUMBNAIL_CACHE_BYTES = 2 << 30
+
+
+def downloading_bytes(folder) -> int:
+    """Bytes of model files being downloaded into the model cache (a pool thread)."""
+    total = 0
+    for path in folder.glob("**/*.incomplete"):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total
 
 
 def image_paths(urls: list[QUrl]) -> tuple[list[str], list[str]]:
@@ -192,6 +204,10 @@ class MainWindow(QMainWindow):
         self.busy_retry.setSingleShot(True)
         self.busy_retry.setInterval(BUSY_RETRY_MS)
         self.busy_retry.timeout.connect(self._retry_index)
+        self.fetch_watch = QTimer(self)  # while the model loads: is it being downloaded?
+        self.fetch_watch.setInterval(1000)
+        self.fetch_watch.timeout.connect(self._check_download)
+        self.loading_model: IndexStatus | None = None
 
         self.field.textEdited.connect(self._text_edited)
         self.field.textChanged.connect(self._text_changed)
@@ -664,6 +680,27 @@ class MainWindow(QMainWindow):
         self.status.set_progress(status)
         if self.pages.currentWidget() is self.welcome and status.stage != "done":
             self.welcome.set_busy(True, progress_text(status))
+        self.loading_model = status if status.stage == "model" else None
+        if self.loading_model is not None:
+            self.fetch_watch.start()
+        else:
+            self.fetch_watch.stop()
+
+    def _check_download(self) -> None:
+        """A model being fetched shows up as growing `*.incomplete` files in the model
+        cache (huggingface_hub's download); say how far it got."""
+        folder = self.data_dir.models
+        run_in_background(lambda: downloading_bytes(folder), self._download_size,
+                          lambda exc: None)
+
+    def _download_size(self, size: int) -> None:
+        status = self.loading_model
+        if status is None or not size:
+            return
+        fetched = replace(status, done=size)
+        self.status.set_progress(fetched)
+        if self.pages.currentWidget() is self.welcome:
+            self.welcome.set_busy(True, progress_text(fetched))
 
     @Slot(object)
     def _burst(self, burst) -> None:
