@@ -41,7 +41,7 @@ def resources() -> Traversable:
 
 
 def icon_png(size: int) -> Traversable:
-    return resources() / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+    return resources() / "app-icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
 
 
 def data_home(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
@@ -105,7 +105,7 @@ def installed_files(home: Path) -> Iterator[tuple[Path, Traversable]]:
     for size in ICON_SIZES:
         yield hicolor / f"{size}x{size}" / "apps" / f"{APP_ID}.png", icon_png(size)
     yield (hicolor / "scalable" / "apps" / f"{APP_ID}.svg",
-           resources() / "icons" / f"{APP_ID}.svg")
+           resources() / "app-icons" / f"{APP_ID}.svg")
 
 
 def install(home: Path | None = None, note: Callable[[str], None] = lambda _m: None) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import importlib
 import importlib.metadata
+import json
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def test_the_icon_ships_at_every_size_the_desktop_asks_for():
         with Image.open(icon_png(size).open("rb")) as image:
             assert image.size == (size, size)
             assert image.mode == "RGBA"
-    svg = ET.fromstring((files("photofind.resources") / "icons" / f"{APP_ID}.svg").read_bytes())
+    svg = ET.fromstring((files("photofind.resources") / "app-icons" / f"{APP_ID}.svg").read_bytes())
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
 
 
@@ -131,7 +132,7 @@ def test_the_wheel_carries_the_resources_and_every_package(tmp_path):
                for p in (ROOT / "resources").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
     assert shipped <= names
-    assert f"photofind/resources/icons/hicolor/512x512/apps/{APP_ID}.png" in names
+    assert f"photofind/resources/app-icons/hicolor/512x512/apps/{APP_ID}.png" in names
     demo_model = ROOT / "photofind" / "models" / "demo"
     for path in demo_model.rglob("*") if demo_model.is_dir() else ():
         if path.is_file():
@@ -140,3 +141,32 @@ def test_the_wheel_carries_the_resources_and_every_package(tmp_path):
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "photofind = photofind.cli:main" in text
     assert "photofind-gui = photofind.gui.app:main" in text
+
+
+def test_the_flatpak_manifest_builds_the_same_app():
+    yaml = pytest.importorskip("yaml")
+    flatpak = ROOT / "packaging" / "flatpak"
+    manifest = yaml.safe_load((flatpak / f"{APP_ID}.yml").read_text(encoding="utf-8"))
+    assert manifest["id"] == APP_ID
+    assert manifest["command"] in PYPROJECT["project"]["gui-scripts"]
+    assert "python3-requirements.json" in manifest["modules"]
+    photofind_module = manifest["modules"][-1]
+    commands = "\n".join(photofind_module["build-commands"])
+    for shipped in ("resources/${FLATPAK_ID}.desktop", "resources/${FLATPAK_ID}.metainfo.xml",
+                    "resources/app-icons/${FLATPAK_ID}.svg"):
+        assert shipped in commands
+        assert (ROOT / shipped.replace("${FLATPAK_ID}", APP_ID)).is_file()
+
+    requirements = json.loads((flatpak / "python3-requirements.json").read_text("utf-8"))
+    pinned = {}
+    for module in requirements["modules"]:
+        for source in module["sources"]:
+            pinned[source["dest-filename"].split("-")[0].lower()] = source
+            assert source["url"].startswith("https://")
+            assert source["url"].endswith(source["dest-filename"].replace("+", "%2B"))
+    for name in ("open_clip_torch", "usearch", "pillow", "numpy", "setuptools", "torch"):
+        assert name in pinned
+    assert not any(name.startswith(("nvidia", "pyside6", "shiboken6", "triton")) for name in pinned)
+    for name, source in pinned.items():
+        if name not in ("torch", "torchvision"):  # those need PyTorch's index (README)
+            assert len(source["sha256"]) == 64, name

@@ -2,8 +2,8 @@
 
     python packaging/icons/make_icons.py
 
-writes, from resources/icons/io.github.photofind.Photofind.svg:
-- resources/icons/hicolor/<N>x<N>/apps/io.github.photofind.Photofind.png for the
+writes, from resources/app-icons/io.github.photofind.Photofind.svg:
+- resources/app-icons/hicolor/<N>x<N>/apps/io.github.photofind.Photofind.png for the
   freedesktop sizes (shipped in the wheel; `photofind install-desktop` copies them),
 - packaging/windows/photofind.ico (16–256 px) and packaging/macos/photofind.icns for the
   PyInstaller builds on those systems.
@@ -23,7 +23,7 @@ from pathlib import Path
 APP_ID = "io.github.photofind.Photofind"
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ROOT = Path(__file__).resolve().parents[2]
-SVG = ROOT / "resources" / "icons" / f"{APP_ID}.svg"
+SVG = ROOT / "resources" / "app-icons" / f"{APP_ID}.svg"
 
 
 def render(size: int) -> bytes:
@@ -62,7 +62,7 @@ def main() -> int:
         # so rendering the same SVG again gives the same bytes.
         image = Image.open(io.BytesIO(png)).convert("RGBA")
         images[size] = image
-        out = ROOT / "resources" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+        out = ROOT / "resources" / "app-icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         image.save(out, "PNG", optimize=True)
         print(out.relative_to(ROOT))
