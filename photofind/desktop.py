@@ -25,7 +25,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -44,7 +44,7 @@ def icon_png(size: int) -> Traversable:
     return resources() / "app-icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
 
 
-def data_home(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+def data_home(environ: Mapping[str, str] = os.environ) -> Path:
     """$XDG_DATA_HOME, or ~/.local/share when it is unset, empty or relative (as the XDG
     Base Directory specification says to treat a relative value)."""
     value = environ.get("XDG_DATA_HOME", "")
