@@ -148,13 +148,16 @@ def _write(target: Path, data: bytes) -> None:
 
 
 def _refresh(home: Path, note: Callable[[str], None]) -> None:
-    """Tell the desktop: the MIME cache behind "Open with", and the icon cache (the hicolor
-    folder's mtime changes too, which is what desktops without the cache look at)."""
+    """Tell the desktop: the MIME cache behind "Open with", and the icon theme (its folder's
+    mtime, which icon loaders compare with their caches). Like xdg-icon-resource, an icon
+    cache is only rebuilt where one is wanted (index.theme) or already exists: a new cache
+    in the user's hicolor folder would hide icons that other programs add there later
+    without rebuilding it."""
     hicolor = home / "icons" / "hicolor"
     if hicolor.is_dir():
         os.utime(hicolor)
     commands = [["update-desktop-database", "-q", str(home / "applications")]]
-    if hicolor.is_dir():
+    if (hicolor / "index.theme").exists() or (hicolor / "icon-theme.cache").exists():
         commands.append(["gtk-update-icon-cache", "-q", "-t", "-f", str(hicolor)])
     for command in commands:
         if not shutil.which(command[0]) or not Path(command[-1]).is_dir():

@@ -124,3 +124,21 @@ def test_missing_cache_tools_are_not_an_error(home, monkeypatch):
     notes = []
     assert len(desktop.install(note=notes.append)) == 11
     assert notes == []
+
+
+def test_an_icon_cache_is_refreshed_where_one_exists_and_never_created(home):
+    hicolor = home / "icons" / "hicolor"
+    desktop.install()
+    assert not (hicolor / "icon-theme.cache").exists()  # it would hide others' icons later
+    if not shutil.which("gtk-update-icon-cache"):
+        pytest.skip("gtk-update-icon-cache is not installed")
+    desktop.remove()
+    other = hicolor / "48x48" / "apps" / "other-app.png"
+    other.write_bytes(desktop.icon_png(48).read_bytes())
+    subprocess.run(["gtk-update-icon-cache", "-q", "-t", "-f", str(hicolor)], check=True)
+    assert b"other-app" in (hicolor / "icon-theme.cache").read_bytes()
+    assert APP_ID.encode() not in (hicolor / "icon-theme.cache").read_bytes()
+    desktop.install()
+    assert APP_ID.encode() in (hicolor / "icon-theme.cache").read_bytes()
+    desktop.remove()
+    assert APP_ID.encode() not in (hicolor / "icon-theme.cache").read_bytes()
