@@ -119,14 +119,31 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
+BACKENDS = ("auto", "torch", "onnx")
+
+
 class Embedder:
     """A loaded model. `embed_images` and `embed_text` may be called from any one thread
-    at a time; `preprocess` (PIL image → tensor) is safe to call from decode workers."""
+    at a time; `preprocess` (PIL image → tensor) is safe to call from decode workers.
+
+    `backend` runs the image tower with torch (the reference, and the GPU path) or with
+    ONNX Runtime on the CPU (exported from this very model at first use, cached in
+    `cache_dir`; see onnxrt.py); "auto" picks ONNX Runtime on the CPU when it is installed.
+    `precision` is that backend's: "int8" (dynamic quantisation, the CPU default) or
+    "fp32". Vectors of both stay within cosine 0.99 of torch fp32, so they share the
+    model id (docs/decisions.md)."""
 
     def __init__(self, spec: ModelSpec, device: str = "auto", cache_dir: Path | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, backend: str = "auto",
+                 precision: str = "int8") -> None:
         import torch
 
+        from photofind.core import onnxrt
+
+        if backend not in BACKENDS:
+            raise PhotofindError(f"unknown backend '{backend}'; use auto, torch or onnx")
+        if precision not in onnxrt.PRECISIONS:
+            raise PhotofindError(f"unknown precision '{precision}'; use fp32 or int8")
         if threads:
             torch.set_num_threads(threads)
         self.spec = spec
@@ -142,12 +159,31 @@ class Embedder:
         with torch.inference_mode():
             probe = model.encode_text(tokenizer(["a photo"]).to(self.device))
         self.dim = int(probe.shape[-1])
+        self.backend, self.precision = "torch", "fp32"
+        self._image_session = None
+        if backend == "onnx" and self.device != "cpu":
+            raise PhotofindError("the onnx backend runs on the CPU; use --device cpu")
+        if backend == "onnx" and not onnxrt.can_export():
+            raise PhotofindError("the onnx backend needs onnxruntime and onnx installed")
+        if self.device == "cpu" and cache_dir is not None and (
+                backend == "onnx" or (backend == "auto" and onnxrt.can_export())):
+            try:
+                tower = image_tower(self, Path(cache_dir), precision)
+                self._image_session = onnxrt.Session(tower, threads or torch.get_num_threads())
+                self.backend, self.precision = "onnx", tower.stem.split("-")[-1]
+            except Exception as exc:  # an export problem must not stop indexing
+                if backend == "onnx":
+                    raise PhotofindError(f"could not export {spec} to ONNX ({_one_line(exc)})") from None
+                logging.getLogger(__name__).warning("ONNX export failed, using torch: %s", exc)
 
     def embed_images(self, tensors: list) -> np.ndarray:
         import torch
 
         with self._lock, torch.inference_mode():
-            batch = torch.stack(tensors).to(self.device)
+            batch = torch.stack(tensors)
+            if self._image_session is not None:
+                return self._image_session.run(batch.numpy())
+            batch = batch.to(self.device)
             if self.device == "cuda":
                 batch = batch.half()
             features = self.model.encode_image(batch)
@@ -162,6 +198,54 @@ class Embedder:
             features = self.model.encode_text(tokens)
             features = torch.nn.functional.normalize(features.float(), dim=-1)
             return features[0].cpu().numpy().astype(np.float32)
+
+
+INT8_MIN_COSINE = 0.99
+
+
+def image_tower(embedder: Embedder, cache_dir: Path, precision: str) -> Path:
+    """The cached ONNX image tower of this model and precision (exported when missing).
+
+    An int8 tower is used only when its vectors stay within cosine 0.99 of fp32 on probe
+    pictures (checked once, recorded next to it); otherwise the fp32 tower is returned."""
+    from photofind.core import onnxrt
+
+    fp32 = onnxrt.tower_path(cache_dir, embedder.model_id, "image", "fp32")
+    if not fp32.is_file():
+        onnxrt.export_image_tower(embedder.model, embedder.image_size, fp32)
+    if precision == "fp32":
+        return fp32
+    path = onnxrt.tower_path(cache_dir, embedder.model_id, "image", precision)
+    verdict = path.with_suffix(".json")
+    if not path.is_file() or not verdict.is_file():
+        onnxrt.quantize_int8(fp32, path)
+        probes = np.stack([embedder.preprocess(img).numpy() for img in _probes(embedder.image_size)])
+        cosine = (onnxrt.Session(fp32).run(probes) * onnxrt.Session(path).run(probes)).sum(axis=1)
+        onnxrt._atomic(verdict, lambda tmp: tmp.write_text(json.dumps(
+            {"min_cosine": float(cosine.min()), "ok": bool(cosine.min() >= INT8_MIN_COSINE)})))
+    if not json.loads(verdict.read_text()).get("ok"):
+        return fp32  # quantisation hurts this model too much: stay exact
+    return path
+
+
+def _probes(size: int, count: int = 8) -> list:
+    """Photo-like pictures (smooth colour fields, blobs, grain) to check a quantised tower."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    pictures = []
+    for _ in range(count):
+        img = np.zeros((size, size, 3), np.float32)
+        for c in range(3):
+            a, b, phase = rng.uniform(-3, 3, 3)
+            img[..., c] = 127 + 100 * np.sin(3.14 * (a * x + b * y) + phase)
+        for _ in range(4):
+            cx, cy, r = rng.uniform(0, 1, 2).tolist() + [rng.uniform(0.05, 0.25)]
+            img[(x - cx) ** 2 + (y - cy) ** 2 < r * r] = rng.uniform(0, 255, 3)
+        img += rng.normal(0, 4, img.shape)
+        pictures.append(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)))
+    return pictures
 
 
 def _load(spec: ModelSpec, device: str, cache_dir: Path | None):

@@ -133,6 +133,7 @@ class Indexer:
         them at the cost of a `stat` when the file there is unchanged. `save=False` leaves
         saving the vector index to the caller (`save_if_due`)."""
         started = time.perf_counter()
+        cpu_started = time.process_time()  # every thread of this process: decode + embed
         report = IndexReport()
         timings = {"find": 0.0, "decode": 0.0, "embed": 0.0, "store": 0.0}
         jobs: list[Job] = []
@@ -183,6 +184,7 @@ class Indexer:
         timings["store"] += time.perf_counter() - t0
         report.failed.sort(key=lambda f: f["path"])
         report.seconds = time.perf_counter() - started
+        timings["cpu"] = time.process_time() - cpu_started
         report.timings = timings
         self.on_progress(Progress("done", len(jobs), len(jobs)))
         return report

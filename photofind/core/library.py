@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from photofind.core import lock as locking
+from photofind.core import textquery
 from photofind.core.catalog import Catalog, is_within
 from photofind.core.datadir import DataDir
 from photofind.core.decode import open_image
 from photofind.core.embedder import Embedder, ModelSpec
 from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.indexer import Indexer, IndexReport, ProgressFn
+from photofind.core.textquery import TextEncoder
 from photofind.core.vectorindex import VectorIndex, read_state
 
 MODEL_KEY = "model_spec"
@@ -100,13 +102,14 @@ class Writer:
     # --- model ----------------------------------------------------------------------
 
     def load_model(self, spec: ModelSpec | None = None, device: str = "auto",
-                   threads: int | None = None) -> Embedder:
+                   threads: int | None = None, backend: str = "auto",
+                   precision: str = "int8") -> Embedder:
         """Load the model to index with: the one asked for, else the library's, else the
         default. Changing the model makes it the library's model; photos are re-embedded."""
         current = active_spec(self.catalog)
         chosen = spec or current or ModelSpec.default()
         self.embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
-                                 threads=threads)
+                                 threads=threads, backend=backend, precision=precision)
         if current is None or current.model_id() != self.embedder.model_id or current != chosen:
             with self.catalog.db.atomic():
                 self.catalog.set_meta(MODEL_KEY, chosen.to_json())
@@ -116,6 +119,7 @@ class Writer:
             self.data_dir.root, self.catalog, self.embedder.model_id, self.embedder.dim,
             self.notify,
         )
+        textquery.export(self.embedder, self.data_dir.models)  # for torch-free searches
         return self.embedder
 
     # --- indexing -------------------------------------------------------------------
@@ -156,7 +160,11 @@ class Result:
 
 
 class Searcher:
-    """Answers text and image queries against a library; never writes to it."""
+    """Answers text and image queries against a library; never writes to it.
+
+    Text queries use the model's text tower exported to ONNX when the data directory has
+    it (textquery.py): no torch, no open_clip, so a `photofind search` starts in well under
+    a second. The torch model is loaded only when needed (image queries, or no export)."""
 
     def __init__(self, data_dir: DataDir, device: str = "auto") -> None:
         self.data_dir = data_dir
@@ -166,11 +174,32 @@ class Searcher:
             raise empty_library_error()
         self.catalog = catalog
         self.spec = spec
-        self.embedder = Embedder(spec, device=device, cache_dir=data_dir.models)
-        self.model = self.embedder.model_id
-        self.vectors = VectorIndex.open_for_reading(
-            data_dir.root, catalog, self.model, self.embedder.dim
-        )
+        self.device = device
+        self.model = spec.model_id()
+        self._embedder: Embedder | None = None
+        self._text = (TextEncoder.cached(data_dir.models, self.model)
+                      if device in ("auto", "cpu") else None)
+        state = read_state(catalog)
+        if self._text is not None:
+            dim = self._text.dim
+        elif state is not None and state.model == self.model:
+            dim = state.dim
+        else:
+            dim = self.embedder.dim
+        self.vectors = VectorIndex.open_for_reading(data_dir.root, catalog, self.model, dim)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The torch model, loaded on first use (for image queries)."""
+        if self._embedder is None:
+            self._embedder = Embedder(self.spec, device=self.device,
+                                      cache_dir=self.data_dir.models, backend="torch")
+        return self._embedder
+
+    def embed_text(self, text: str) -> np.ndarray:
+        if self._text is not None:
+            return self._text.embed(text)
+        return self.embedder.embed_text(text)
 
     def close(self) -> None:
         self.catalog.close()
@@ -182,7 +211,7 @@ class Searcher:
     def search_text(self, text: str, limit: int = 20) -> list[Result]:
         if not text.strip():
             raise PhotofindError("the search text is empty; type what the photos show")
-        return self._nearest(self.embedder.embed_text(text), limit)
+        return self._nearest(self.embed_text(text), limit)
 
     def search_image(self, path: str | Path, limit: int = 20) -> list[Result]:
         return self.search_images([path], limit)

@@ -1,0 +1,106 @@
+"""The ONNX Runtime backend: exported from the same open_clip model, close to torch fp32,
+cached in the data directory; and text queries that need neither torch nor open_clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from imagezoo import jpeg_with_orientation, make_library, picture
+
+from photofind.core import onnxrt
+from photofind.core.decode import open_image
+from photofind.core.embedder import DEMO_MODEL_DIR, Embedder, ModelSpec
+
+pytestmark = pytest.mark.skipif(not onnxrt.can_export(), reason="onnxruntime/onnx not installed")
+
+
+def photos(tmp_path: Path, count: int = 12) -> list[Path]:
+    files = [jpeg_with_orientation(picture(i, (640, 480)), tmp_path / f"p{i}.jpg", 1 + i % 8)
+             for i in range(count)]
+    return files
+
+
+def vectors(embedder: Embedder, files: list[Path]) -> np.ndarray:
+    tensors = [embedder.preprocess(open_image(f, embedder.image_size)[0].image) for f in files]
+    return embedder.embed_images(tensors)
+
+
+def test_tokenizer_matches_open_clip():
+    import open_clip
+
+    from photofind.core.tokens import Tokenizer
+
+    theirs = open_clip.get_tokenizer("ViT-B-32")
+    ours = Tokenizer(77)
+    for text in ["a dog on the beach at sunset", "Kids on a RED sled!!", "café &amp; naïve  x",
+                 "", "日本の写真 123", "it's a photo's caption", "word " * 100]:
+        assert np.array_equal(ours([text]), theirs([text]).numpy()), text
+
+
+@pytest.mark.parametrize("model", ["tiny", "demo"])
+def test_onnx_image_vectors_stay_close_to_torch(model, tiny_model, tmp_path):
+    if model == "demo" and not (DEMO_MODEL_DIR / "open_clip_config.json").is_file():
+        pytest.skip("no demo model in this checkout")
+    spec = ModelSpec.demo() if model == "demo" else ModelSpec.parse(tiny_model)
+    cache = tmp_path / "models"
+    files = photos(tmp_path)
+    reference = vectors(Embedder(spec, "cpu", cache, backend="torch"), files)
+    fp32 = Embedder(spec, "cpu", cache, backend="onnx", precision="fp32")
+    assert (fp32.backend, fp32.precision) == ("onnx", "fp32")
+    assert (vectors(fp32, files) * reference).sum(axis=1).min() > 0.9999
+    int8 = Embedder(spec, "cpu", cache, backend="onnx", precision="int8")
+    verdict = json.loads(onnxrt.tower_path(cache, int8.model_id, "image", "int8")
+                         .with_suffix(".json").read_text())
+    assert int8.precision == ("int8" if verdict["ok"] else "fp32")
+    assert (vectors(int8, files) * reference).sum(axis=1).min() >= 0.99
+    assert int8.model_id == fp32.model_id == spec.model_id()
+
+
+def test_exported_towers_are_cached_and_reused(tiny_model, tmp_path):
+    spec = ModelSpec.parse(tiny_model)
+    cache = tmp_path / "models"
+    first = Embedder(spec, "cpu", cache, backend="onnx")
+    folder = onnxrt.folder(cache, first.model_id)
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert "image-fp32.onnx" in stamps and not any(n.endswith(".part") for n in stamps)
+    Embedder(spec, "cpu", cache, backend="onnx")
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == stamps
+
+
+def test_torch_backend_is_still_selectable(tiny_model, tmp_path):
+    e = Embedder(ModelSpec.parse(tiny_model), "cpu", tmp_path / "models", backend="torch")
+    assert (e.backend, e.precision) == ("torch", "fp32")
+    assert not (tmp_path / "models" / "onnx").exists()
+
+
+def test_search_runs_without_torch_and_agrees_with_it(tiny_model, cli, data_dir, tmp_path):
+    from photofind.core.datadir import DataDir
+    from photofind.core.library import Searcher
+
+    make_library(tmp_path / "lib", count=8)
+    cli("index", tmp_path / "lib", "--model", tiny_model)
+    code = (
+        "import json, sys\n"
+        "from photofind.cli import main\n"
+        f"main(['--data-dir', {str(data_dir)!r}, 'search', 'a red thing', '--json'])\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)),"
+        " file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+    fast = json.loads(run.stdout)["results"]
+    searcher = Searcher(DataDir(data_dir))
+    try:
+        exact = searcher.embedder.embed_text("a red thing")
+        assert float(np.dot(searcher.embed_text("a red thing"), exact)) > 0.9999
+        reference = searcher.search_vector(exact, 20)
+    finally:
+        searcher.close()
+    assert [r["path"] for r in fast] == [r.path for r in reference]
