@@ -8,6 +8,7 @@ import configparser
 import importlib
 import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -170,3 +171,19 @@ def test_the_flatpak_manifest_builds_the_same_app():
     for name, source in pinned.items():
         if name not in ("torch", "torchvision"):  # those need PyTorch's index (README)
             assert len(source["sha256"]) == 64, name
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def test_the_bundle_and_the_flatpak_pin_every_dependency():
+    """A dependency added to pyproject.toml must be pinned for the Linux bundle and the
+    Flatpak too (torch/torchvision are chosen by the build; PySide6 comes from the BaseApp)."""
+    wanted = {_name(r) for r in PYPROJECT["project"]["dependencies"]} - {"torch", "torchvision"}
+    packaging = ROOT / "packaging"
+    for path, exempt in ((packaging / "pyinstaller" / "constraints.txt", set()),
+                         (packaging / "flatpak" / "requirements.txt", {"pyside6-essentials"})):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        pinned = {_name(line) for line in lines if line.strip() and not line.startswith("#")}
+        assert wanted - exempt <= pinned, f"{path.relative_to(ROOT)} lacks {wanted - exempt - pinned}"
