@@ -305,4 +305,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the interpreter's teardown: collecting the Qt objects of a closed window after
+    # QApplication (in the wrong order) can abort; the app itself exits through app.exec().
+    os._exit(code)

@@ -244,6 +244,10 @@ class MainWindow(QMainWindow):
 
         for keys in ("Ctrl+F", "/"):
             QShortcut(QKeySequence(keys), self, self.focus_search)
+        quit_action = QAction(self)
+        quit_action.setShortcuts([QKeySequence("Ctrl+Q")])
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
         paste = QAction(self)
         paste.setShortcut(QKeySequence.StandardKey.Paste)
         paste.triggered.connect(self.paste_photo)
