@@ -204,10 +204,40 @@ INT8_MIN_COSINE = 0.99
 
 
 def image_tower(embedder: Embedder, cache_dir: Path, precision: str) -> Path:
-    """The cached ONNX image tower of this model and precision (exported when missing).
+    """The cached ONNX image tower of this model and precision, exported when missing —
+    in a child process (`python -m photofind.core.export`, which also exports the text
+    tower): torch's TorchScript exporter hangs in a process that loaded usearch first
+    (their C++ runtimes clash), and every photofind process that indexes has."""
+    from photofind.core import onnxrt
 
-    An int8 tower is used only when its vectors stay within cosine 0.99 of fp32 on probe
-    pictures (checked once, recorded next to it); otherwise the fp32 tower is returned."""
+    path = onnxrt.tower_path(cache_dir, embedder.model_id, "image", precision)
+    ready = path.is_file() and (precision == "fp32" or path.with_suffix(".json").is_file())
+    if not ready:
+        run_export(embedder.spec, cache_dir, precision)
+    return export_image_tower_here(embedder, cache_dir, precision)
+
+
+def run_export(spec: ModelSpec, cache_dir: Path, precision: str) -> None:
+    import subprocess
+    import sys
+
+    if getattr(sys, "frozen", False):  # a bundled app has no `python -m`: export here
+        from photofind.core.export import export_here
+
+        export_here(spec, cache_dir, precision)
+        return
+    done = subprocess.run(
+        [sys.executable, "-m", "photofind.core.export", spec.to_json(), str(cache_dir), precision],
+        capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exporter exited with {done.returncode}")
+
+
+def export_image_tower_here(embedder: Embedder, cache_dir: Path, precision: str) -> Path:
+    """Export (when missing) and return the image tower in this process. An int8 tower is
+    used only when its vectors stay within cosine 0.99 of fp32 on probe pictures (checked
+    once, recorded next to it); otherwise the fp32 tower is returned."""
     from photofind.core import onnxrt
 
     fp32 = onnxrt.tower_path(cache_dir, embedder.model_id, "image", "fp32")

@@ -30,29 +30,44 @@ def qualifies(tokenizer) -> bool:
             and getattr(tokenizer, "vocab_size", 0) == 49408)
 
 
+def exported(cache_dir: Path, model_id: str) -> bool:
+    folder = onnxrt.folder(cache_dir, model_id)
+    return (folder / META).is_file() and (folder / "text-fp32.onnx").is_file()
+
+
 def export(embedder, cache_dir: Path) -> bool:
-    """Export `embedder`'s text tower for torch-free queries, once. True when it is there."""
+    """Export `embedder`'s text tower for torch-free queries, once (in a child process,
+    see export.py). True when it is there."""
     if not onnxrt.can_export() or not qualifies(embedder.tokenizer):
         return False
-    folder = onnxrt.folder(cache_dir, embedder.model_id)
-    meta = folder / META
-    if meta.is_file() and (folder / "text-fp32.onnx").is_file():
+    if exported(cache_dir, embedder.model_id):
         return True
-    try:
-        model = embedder.model
-        if embedder.device != "cpu":  # export a CPU fp32 copy, leave the GPU model alone
-            import copy
+    from photofind.core.embedder import run_export
 
-            model = copy.deepcopy(model).float().cpu()
-        onnxrt.export_text_tower(model, embedder.tokenizer.context_length,
-                                 folder / "text-fp32.onnx")
-        text = json.dumps({"context_length": embedder.tokenizer.context_length,
-                           "dim": embedder.dim, "tokenizer": "clip-bpe"})
-        onnxrt._atomic(meta, lambda tmp: tmp.write_text(text))
-        return True
+    try:
+        run_export(embedder.spec, cache_dir, "fp32")
     except Exception as exc:  # searches then use torch; nothing is lost
         logging.getLogger(__name__).warning("could not export the text tower: %s", exc)
+    return exported(cache_dir, embedder.model_id)
+
+
+def export_here(embedder, cache_dir: Path) -> bool:
+    """The export itself, in this process (torch imported before usearch)."""
+    if not onnxrt.can_export() or not qualifies(embedder.tokenizer):
         return False
+    if exported(cache_dir, embedder.model_id):
+        return True
+    folder = onnxrt.folder(cache_dir, embedder.model_id)
+    model = embedder.model
+    if embedder.device != "cpu":  # export a CPU fp32 copy, leave the GPU model alone
+        import copy
+
+        model = copy.deepcopy(model).float().cpu()
+    onnxrt.export_text_tower(model, embedder.tokenizer.context_length, folder / "text-fp32.onnx")
+    text = json.dumps({"context_length": embedder.tokenizer.context_length,
+                       "dim": embedder.dim, "tokenizer": "clip-bpe"})
+    onnxrt._atomic(folder / META, lambda tmp: tmp.write_text(text))
+    return True
 
 
 class TextEncoder:
