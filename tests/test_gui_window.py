@@ -323,3 +323,28 @@ def test_fetching_a_model_shows_how_far_it_got_and_can_be_cancelled(qtbot, windo
         partial.unlink()
         window._index_progress(IndexStatus("done"))
     assert not window.fetch_watch.isActive()
+
+
+def test_dropping_two_photos_finds_photos_like_both(qtbot, window, library):
+    _data, base = library
+    a = str(base / "photos" / "home" / "photo-02.jpg")
+    b = str(base / "photos" / "trips" / "photo-05.jpg")
+    sent = []
+    window._search_images.connect(lambda seq, paths, limit: sent.append(paths))
+    with qtbot.waitSignal(window.results_shown, timeout=20_000):
+        drop(window, [a, b])
+    assert sent == [[a, b]]  # one query with both (the core averages their vectors)
+    assert window.bar.chip.paths == [a, b]
+    assert "and 1 more" in window.bar.chip.label.text()
+    assert window.model.rowCount() == COUNT
+
+
+def test_a_photo_that_cannot_be_shown_gets_a_plain_placeholder(qtbot, window, tmp_path):
+    broken = tmp_path / "gone.jpg"
+    broken.write_bytes(b"not a photo")
+    loader = window.loader
+    with qtbot.waitSignal(loader.ready, timeout=10_000):
+        assert loader.pixmap(str(broken), 256) is None  # queued, not decoded here
+    assert loader.failure(str(broken), 256)
+    assert loader.pixmap(str(broken), 256) is None  # and not asked for again
+    assert not loader._queue
