@@ -21,6 +21,9 @@ import numpy as np
 from photofind.core import onnxrt
 
 META = "text.json"
+PROBES = ["a dog on the beach at sunset", "kids on a red sled", "birthday cake with candles",
+          "a receipt from the supermarket", "mountains reflected in a lake", "my cat",
+          "two people dancing at a wedding", "a screenshot of a chat", "snow", "a red car"]
 
 
 def qualifies(tokenizer) -> bool:
@@ -63,9 +66,17 @@ def export_here(embedder, cache_dir: Path) -> bool:
         import copy
 
         model = copy.deepcopy(model).float().cpu()
-    onnxrt.export_text_tower(model, embedder.tokenizer.context_length, folder / "text-fp32.onnx")
+    fp32 = onnxrt.export_text_tower(model, embedder.tokenizer.context_length,
+                                    folder / "text-fp32.onnx")
+    # int8: a quarter of the size (a cold search loads it ~4× faster) and faster to run;
+    # used only when it stays within cosine 0.99 of fp32 on probe phrases.
+    int8 = onnxrt.quantize_int8(fp32, folder / "text-int8.onnx")
+    tokens = embedder.tokenizer(PROBES).numpy()
+    cosine = (onnxrt.Session(fp32).run(tokens) * onnxrt.Session(int8).run(tokens)).sum(axis=1)
     text = json.dumps({"context_length": embedder.tokenizer.context_length,
-                       "dim": embedder.dim, "tokenizer": "clip-bpe"})
+                       "dim": embedder.dim, "tokenizer": "clip-bpe",
+                       "int8_min_cosine": float(cosine.min()),
+                       "precision": "int8" if cosine.min() >= 0.99 else "fp32"})
     onnxrt._atomic(folder / META, lambda tmp: tmp.write_text(text))
     return True
 
@@ -79,7 +90,8 @@ class TextEncoder:
         meta = json.loads((folder / META).read_text())
         self.dim = int(meta["dim"])
         self.tokenizer = Tokenizer(int(meta["context_length"]))
-        self.session = onnxrt.Session(folder / "text-fp32.onnx", threads)
+        self.precision = meta.get("precision", "fp32")
+        self.session = onnxrt.Session(folder / f"text-{self.precision}.onnx", threads)
 
     @classmethod
     def cached(cls, cache_dir: Path, model_id: str) -> TextEncoder | None:
