@@ -5,9 +5,10 @@
 For each size a data directory is built through photofind's own code: catalog rows
 (realistic paths, float16 vectors) inserted into the real `Catalog`, then
 `VectorIndex.rebuild` (the product's usearch settings) and its save. Vectors are
-synthesised like CLIP image embeddings, not uniform noise: a shared mean direction plus a
-mixture of gaussians on the sphere (2,000 clusters of photos of "the same thing", mean
-pairwise cosine ~0.3, nearest-neighbour cosine ~0.9). The library's model is ViT-B-32-256
+synthesised like CLIP image embeddings, not uniform noise (see `synth`): a shared mean
+direction plus Zipf-sized subjects; *lowrank* (each subject varies along 16 directions:
+mean pairwise cosine ~0.26, nearest neighbour ~0.9, as CLIP's) and *isotropic* (gaussian
+in all 512 dimensions: a worst case for HNSW). The library's model is ViT-B-32-256
 with random weights; its text tower is exported to ONNX as `photofind index` does.
 
 - warm text query (a `Searcher` kept open): p50/p95 of text encoding (ONNX text tower +
@@ -51,7 +52,12 @@ WORDS = ("a dog on the beach", "kids on a red sled", "birthday cake with candles
          "wedding dance", "whiteboard with diagrams", "a bicycle leaning on a wall")
 
 
-def synth(n: int, seed: int = 0, clusters: int = 2000) -> np.ndarray:
+def synth(n: int, seed: int = 0, clusters: int = 2000, kind: str = "isotropic") -> np.ndarray:
+    """Unit vectors: a shared mean direction + one of `clusters` subjects (Zipf-sized) +
+    spread within the subject. "isotropic": gaussian spread in all 512 dimensions (a worst
+    case for HNSW: inside a big subject all neighbours are nearly equidistant); "lowrank":
+    each subject varies along its own 16 directions plus a little isotropic noise, closer
+    to CLIP embeddings, whose intrinsic dimension is low."""
     rng = np.random.default_rng(seed)
     mean = rng.normal(size=DIM).astype(np.float32)
     mean /= np.linalg.norm(mean)
@@ -59,18 +65,26 @@ def synth(n: int, seed: int = 0, clusters: int = 2000) -> np.ndarray:
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     sizes = rng.zipf(1.6, size=clusters).astype(np.float64)  # some subjects are common
     which = rng.choice(clusters, size=n, p=sizes / sizes.sum())
+    bases = (rng.normal(0, 0.5 / np.sqrt(16 * DIM), size=(clusters, 16, DIM)).astype(np.float32)
+             if kind == "lowrank" else None)
     out = np.empty((n, DIM), np.float32)
-    for start in range(0, n, 100_000):
-        idx = which[start:start + 100_000]
-        v = 0.5 * mean + 0.8 * centers[idx] + rng.normal(0, 0.022, size=(len(idx), DIM))
+    for start in range(0, n, 50_000):
+        idx = which[start:start + 50_000]
+        v = 0.5 * mean + 0.8 * centers[idx]
+        if bases is None:
+            v = v + rng.normal(0, 0.022, size=(len(idx), DIM))
+        else:
+            z = rng.normal(size=(len(idx), 1, 16)).astype(np.float32)
+            v = v + (z @ bases[idx])[:, 0] + rng.normal(0, 0.006, size=(len(idx), DIM))
         out[start:start + len(idx)] = v / np.linalg.norm(v, axis=1, keepdims=True)
     return out
 
 
-def build(n: int, model_spec: ModelSpec, text_export: Path) -> tuple[DataDir, np.ndarray]:
-    folder = WORK / f"lib-{n}"
+def build(n: int, model_spec: ModelSpec, text_export: Path, kind: str
+          ) -> tuple[DataDir, np.ndarray]:
+    folder = WORK / (f"lib-{n}" if kind == "isotropic" else f"lib-{kind}-{n}")
     data = DataDir(folder)
-    vectors = synth(n)
+    vectors = synth(n, kind=kind)
     if not (folder / "done").exists():
         shutil.rmtree(folder, ignore_errors=True)
         data.ensure()
@@ -158,6 +172,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--kind", default="lowrank,isotropic",
+                        help="vector distributions to build (see synth)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     spec = ModelSpec.parse(random_model("ViT-B-32-256"))
@@ -171,32 +187,35 @@ def main() -> None:
         assert textquery.export(embedder, tmp)
         shutil.copytree(tmp / "onnx", text_export)
     rows, mem_rows = [], []
-    for n in (int(s) for s in args.sizes.split(",")):
-        print(f"{n} photos:", flush=True)
-        data, vectors = build(n, spec, text_export)
+    for kind, n in ((k, int(s)) for k in args.kind.split(",") for s in args.sizes.split(",")):
+        print(f"{n} photos, {kind}:", flush=True)
+        data, vectors = build(n, spec, text_export, kind)
         w = warm(data, vectors, args.queries)
         cold_s, cold_rss = cold(data)
         index_file = json.loads(Catalog.open_for_reading(data.catalog).get_meta("index_state"))
         idx_bytes = (data.root / index_file["file"]).stat().st_size
         cat_bytes = data.catalog.stat().st_size
-        rows.append([f"{n:,}", f"{pct(w['enc'], 50):.1f} / {pct(w['enc'], 95):.1f}",
+        rows.append([f"{n:,}", kind, f"{pct(w['enc'], 50):.1f} / {pct(w['enc'], 95):.1f}",
                      f"{pct(w['vec'], 50):.2f} / {pct(w['vec'], 95):.2f}",
                      f"{pct(w['cat'], 50):.2f} / {pct(w['cat'], 95):.2f}",
                      f"{pct(w['total'], 50):.1f} / {pct(w['total'], 95):.1f}",
                      f"{w['recall']:.3f}", f"{cold_s:.2f} s"])
+        if kind != args.kind.split(",")[0]:
+            continue
         mem_rows.append([f"{n:,}", f"{cat_bytes / n:.0f} B", f"{idx_bytes / n:.0f} B",
                          f"{(cat_bytes + idx_bytes) / n / 1024:.2f} KB", f"{cold_rss:.0f} MB"])
         print(rows[-1], mem_rows[-1], flush=True)
         del vectors
     print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     body = (
-        "Synthetic libraries built through photofind's own catalog and vector index (clustered "
-        "vectors like CLIP embeddings, see the script), model ViT-B-32-256 (random weights), "
+        "Synthetic libraries built through photofind's own catalog and vector index (two clustered "
+        "distributions, see `synth`: *lowrank* subjects like CLIP embeddings, *isotropic* a worst "
+        "case for HNSW), model ViT-B-32-256 (random weights), "
         f"text queries embedded by the exported ONNX text tower. Warm: one `Searcher`, "
         f"{args.queries} different queries, milliseconds p50 / p95. Recall@10: usearch against "
         "exact float32 search for queries near the data. Cold: `photofind search \"…\"` as a "
         "new process, launch to exit, median of 5. Other work shared the machine.\n\n"
-        + table(["photos", "text encoding ms", "vector search ms", "catalog lookup ms",
+        + table(["photos", "vectors", "text encoding ms", "vector search ms", "catalog lookup ms",
                  "whole query ms", "recall@10", "cold search"], rows)
         + "\n\nDisk and memory (catalog after VACUUM; peak RSS of a `photofind search` "
           "process):\n\n"
