@@ -5,7 +5,7 @@ settings. Each test writes its own data directory."""
 from __future__ import annotations
 
 import pytest
-from gui_support import build_library, make_prefs, open_window
+from gui_support import build_library, make_prefs, open_window, seed_onnx_cache
 from imagezoo import picture, save
 
 pytest.importorskip("PySide6")
@@ -212,6 +212,7 @@ def test_offline_folder_is_said_plainly(qtbot, tmp_path, tiny_model):
 
 def test_changing_the_model_asks_first(qtbot, tmp_path, tiny_model, other_model, monkeypatch):
     data_dir = build_library(tmp_path / "data", [photos(tmp_path / "lib", 3)], tiny_model)
+    seed_onnx_cache(data_dir, other_model)
     prefs = make_prefs(tmp_path / "s", tiny_model)
     window = open_window(qtbot, data_dir, prefs)
     current = ModelSpec.parse(tiny_model)

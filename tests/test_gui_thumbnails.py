@@ -7,6 +7,7 @@ import os
 import threading
 
 import pytest
+from gui_support import seed_onnx_cache
 from imagezoo import jpeg_with_orientation, picture, save
 from PIL import Image
 
@@ -97,6 +98,7 @@ def test_remove_root_and_search_with_several_images(tmp_path, tiny_model):
     for i in range(3):
         save(picture(i), a / f"{i}.png")
         save(picture(10 + i), b / f"{i}.png")
+    seed_onnx_cache(data, tiny_model)
     with Writer(data, "test") as writer:
         writer.add_roots([str(a), str(b)])
         writer.load_model(ModelSpec.parse(tiny_model), device="cpu")
