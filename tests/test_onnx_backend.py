@@ -105,3 +105,20 @@ def test_search_runs_without_torch_and_agrees_with_it(tiny_model, cli, data_dir,
     finally:
         searcher.close()
     assert [r["path"] for r in fast] == [r.path for r in reference]
+
+
+def test_fast_preprocess_matches_open_clip(tiny_model, tmp_path):
+    import open_clip
+
+    e = Embedder(ModelSpec.parse(tiny_model), "cpu", tmp_path / "models", backend="torch")
+    _, _, reference = open_clip.create_model_and_transforms("ViT-B-32-256")
+    from photofind.core.embedder import fast_preprocess
+
+    fast = fast_preprocess(reference)
+    assert fast is not reference
+    for i, f in enumerate(photos(tmp_path, 4)):
+        image = open_image(f, 256)[0].image
+        if i == 3:
+            image = image.convert("L")  # another mode goes through the same conversion
+        assert np.abs(fast(image).numpy() - reference(image).numpy()).max() < 1e-4
+    assert e.preprocess(image).shape == (3, e.image_size, e.image_size)

@@ -152,7 +152,7 @@ class Embedder:
         self._lock = threading.Lock()
         model, preprocess, tokenizer = _load(spec, self.device, cache_dir)
         self.model = model
-        self.preprocess = preprocess
+        self.preprocess = fast_preprocess(preprocess)
         self.tokenizer = tokenizer
         size = model.visual.image_size
         self.image_size = int(max(size) if isinstance(size, tuple | list) else size)
@@ -201,6 +201,36 @@ class Embedder:
 
 
 INT8_MIN_COSINE = 0.99
+
+
+def fast_preprocess(preprocess):
+    """open_clip's transform with its last two steps (ToTensor, Normalize: ~19 ms of CPU
+    per photo here, as much as decoding it) done in numpy (~1 ms), same values to float
+    rounding. Transforms of another shape are returned unchanged."""
+    steps = list(getattr(preprocess, "transforms", []))
+    if len(steps) < 3 or type(steps[-2]).__name__ not in ("ToTensor", "MaybeToTensor") \
+            or type(steps[-1]).__name__ != "Normalize":
+        return preprocess
+    head = steps[:-2]
+    mean = np.asarray(steps[-1].mean, dtype=np.float32)
+    std = np.asarray(steps[-1].std, dtype=np.float32)
+    scale, offset = 1.0 / (255.0 * std), -mean / std
+
+    def run(image):
+        import torch
+        from PIL import Image
+
+        for step in head:
+            image = step(image)
+        if not isinstance(image, Image.Image):
+            return steps[-1](steps[-2](image))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        pixels = np.asarray(image, dtype=np.float32) * scale + offset
+        return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+
+    run.transforms = steps
+    return run
 
 
 def image_tower(embedder: Embedder, cache_dir: Path, precision: str) -> Path:
