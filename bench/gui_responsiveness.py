@@ -293,8 +293,7 @@ def main() -> int:
             *searches,
         ]),
         f"Load average of the machine during the run: {r['load']:.1f} on "
-        f"{os.cpu_count()} cores (other jobs shared it). The spikes (max) come when models load "
-        "(first run: the setup, the index worker and the search worker each load it).",
+        f"{os.cpu_count()} cores{' (other jobs shared it)' if r['load'] > os.cpu_count() else ''}.",
         "Rerun: `python bench/gui_responsiveness.py`.",
     ])
     print(body)
