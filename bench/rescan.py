@@ -80,7 +80,7 @@ def main() -> None:
     walls, secs = [], []
     for r in range(args.runs):
         wall, report = photofind(data, "index")
-        assert report["unchanged"] == args.files and report["embedded"] == 0, report
+        assert report["unchanged"] >= args.files and report["embedded"] == 0, report
         walls.append(wall)
         secs.append(report["seconds"])
         print(f"run {r + 1}: {wall:.2f} s end to end, {report['seconds']:.2f} s in the indexer",
@@ -91,7 +91,7 @@ def main() -> None:
         "runs as a child process; other work shared the machine.\n\n"
         + table(["files", "end to end (launch to exit)", "in the indexer (walk + compare)",
                  "best end to end"],
-                [[f"{args.files:,}", f"{statistics.median(walls):.2f} s",
+                [[f"{report['unchanged']:,}", f"{statistics.median(walls):.2f} s",
                   f"{statistics.median(secs):.2f} s", f"{min(walls):.2f} s"]])
     )
     print(body)

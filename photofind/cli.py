@@ -136,7 +136,7 @@ def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
         if not roots:
             raise PhotofindError("no library folders yet: run 'photofind index FOLDER'")
         writer.load_model(spec, device=args.device, backend=args.backend,
-                          precision=args.precision)
+                          precision=args.precision, lazy=True)
         with TerminalProgress() as progress:
             report = writer.index(roots, workers=args.workers, batch_size=args.batch_size,
                                   on_progress=progress.update)

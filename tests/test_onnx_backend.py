@@ -122,3 +122,22 @@ def test_fast_preprocess_matches_open_clip(tiny_model, tmp_path):
             image = image.convert("L")  # another mode goes through the same conversion
         assert np.abs(fast(image).numpy() - reference(image).numpy()).max() < 1e-4
     assert e.preprocess(image).shape == (3, e.image_size, e.image_size)
+
+
+def test_nothing_changed_rescan_loads_no_model(tiny_model, cli, data_dir, tmp_path):
+    lib = make_library(tmp_path / "lib", count=4)
+    cli("index", tmp_path / "lib", "--model", tiny_model)
+    code = (
+        "import json, sys\n"
+        "from photofind.cli import main\n"
+        f"main(['--data-dir', {str(data_dir)!r}, 'index', '--json'])\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)),"
+        " file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+    assert json.loads(run.stdout)["unchanged"] == len(lib)
+    # a change loads the model and embeds it as before
+    picture(99).save(tmp_path / "lib" / "new.jpg")
+    assert cli.json("index")["embedded"] == 1

@@ -290,6 +290,7 @@ class Indexer:
         total = len(jobs)
         if not total:
             return
+        self.embedder.image_size  # noqa: B018  # a lazily loaded model loads here, not in a worker
         done = 0
         self.on_progress(Progress("indexing", 0, total))
         in_flight: deque[Future[Prepared]] = deque()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +39,29 @@ def empty_library_error() -> PhotofindError:
         "the library is empty: run 'photofind index FOLDER' to add your photos, "
         "or 'photofind demo' to try photofind on a demo library"
     )
+
+
+class LazyEmbedder:
+    """Stands in for an `Embedder` until the model is needed (see `Writer.load_model`)."""
+
+    def __init__(self, spec: ModelSpec, load: Callable[[], Embedder]) -> None:
+        self.spec = spec
+        self.model_id = spec.model_id()
+        self._load = load
+        self._real: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._real is not None
+
+    def __getattr__(self, name: str):  # anything but the above: load the model first
+        if name.startswith("__") or name in ("_real", "_lock", "_load"):
+            raise AttributeError(name)
+        with self._lock:
+            if self._real is None:
+                self._real = self._load()
+        return getattr(self._real, name)
 
 
 class Writer:
@@ -103,13 +127,30 @@ class Writer:
 
     def load_model(self, spec: ModelSpec | None = None, device: str = "auto",
                    threads: int | None = None, backend: str = "auto",
-                   precision: str = "int8") -> Embedder:
+                   precision: str = "int8", lazy: bool = False) -> Embedder:
         """Load the model to index with: the one asked for, else the library's, else the
-        default. Changing the model makes it the library's model; photos are re-embedded."""
+        default. Changing the model makes it the library's model; photos are re-embedded.
+
+        `lazy`: when the library keeps its model and has a saved index for it, the model
+        is loaded only once something needs embedding, so a rescan where nothing changed
+        never imports torch (it took ~5 s of a 6.5 s no-change rescan of 100k photos)."""
         current = active_spec(self.catalog)
         chosen = spec or current or ModelSpec.default()
-        self.embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
-                                 threads=threads, backend=backend, precision=precision)
+
+        def load() -> Embedder:
+            embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
+                                threads=threads, backend=backend, precision=precision)
+            textquery.export(embedder, self.data_dir.models)  # for torch-free searches
+            return embedder
+
+        state = read_state(self.catalog)
+        if lazy and current == chosen and state is not None \
+                and state.model == chosen.model_id():
+            self.embedder = LazyEmbedder(chosen, load)
+            self.vectors = VectorIndex.open_for_writing(
+                self.data_dir.root, self.catalog, chosen.model_id(), state.dim, self.notify)
+            return self.embedder
+        self.embedder = load()
         if current is None or current.model_id() != self.embedder.model_id or current != chosen:
             with self.catalog.db.atomic():
                 self.catalog.set_meta(MODEL_KEY, chosen.to_json())
@@ -119,7 +160,6 @@ class Writer:
             self.data_dir.root, self.catalog, self.embedder.model_id, self.embedder.dim,
             self.notify,
         )
-        textquery.export(self.embedder, self.data_dir.models)  # for torch-free searches
         return self.embedder
 
     # --- indexing -------------------------------------------------------------------
