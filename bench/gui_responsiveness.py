@@ -135,7 +135,7 @@ def run(photos: int, model: str, workdir: Path) -> dict:
     probe.start()
     searches: list[tuple[float, float]] = []  # (when shown, ms since sent)
     window.results_shown.connect(lambda _n: searches.append(
-        (time.perf_counter(), (time.perf_counter() - window.sent_at) * 1000)))
+        (time.perf_counter(), (time.perf_counter() - window.search.sent_at) * 1000)))
 
     def wait(condition, timeout: float) -> None:
         end = time.perf_counter() + timeout
@@ -211,8 +211,8 @@ def run(photos: int, model: str, workdir: Path) -> dict:
     window.field.blockSignals(True)
     window.field.setText("scroll test")
     window.field.blockSignals(False)
-    window.seq += 1
-    window._results(window.seq, many, 0.0)
+    window.search.clear()
+    window._results(many, 0.0, False)
     bar = window.view.verticalScrollBar()
     wait(lambda: bar.maximum() > 0, 5)
     probe.recording = True

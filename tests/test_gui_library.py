@@ -152,12 +152,12 @@ def test_another_writer_is_shown_plainly_and_searching_still_works(qtbot, tmp_pa
             window.start_indexing()
         assert "another photofind" in window.status.note.text().lower()
         assert "searching still works" in window.status.note.text().lower()
-        assert window.busy_retry.isActive()
+        assert window.index_ctl.busy_retry.isActive()
         with qtbot.waitSignal(window.results_shown, timeout=20_000):
             qtbot.keyClicks(window.field, "dog")
         assert window.model.rowCount() == 5
     with finishing(qtbot, window, "burst"):
-        window.busy_retry.timeout.emit()  # the retry, without waiting 30 s
+        window.index_ctl.busy_retry.timeout.emit()  # the retry, without waiting 30 s
     assert window.live and "another photofind" not in window.status.note.text().lower()
 
 

@@ -65,7 +65,7 @@ def test_starts_focused_on_search_with_a_helpful_empty_state(window):
 
 def test_typing_searches_once_debounced_and_shows_every_photo(qtbot, window):
     calls = []
-    window._search_text.connect(lambda seq, text, limit: calls.append(text))
+    window.search._text.connect(lambda seq, text, limit: calls.append(text))
     type_and_wait(qtbot, window, "a red sled")
     assert window.model.rowCount() == COUNT
     assert calls == ["a red sled"]  # one search for the whole burst of keystrokes
@@ -79,7 +79,7 @@ def test_typing_searches_once_debounced_and_shows_every_photo(qtbot, window):
 def test_stale_answers_are_dropped(qtbot, window):
     type_and_wait(qtbot, window, "first")
     shown = window.model.results()
-    window._results(window.seq - 1, [], 0.0)  # an answer to an older query arrives late
+    window.search._results(window.search.seq - 1, [], 0.0)  # an answer to an older query arrives late
     assert window.model.results() == shown
 
 
@@ -306,7 +306,7 @@ def _clipboard_clean():
 
 def test_fetching_a_model_shows_how_far_it_got_and_can_be_cancelled(qtbot, window, library):
     data_dir, _base = library
-    window._index_progress(IndexStatus("model", model="ViT-B-32-256 (datacomp_s34b_b86k)"))
+    window.index_ctl._progress(IndexStatus("model", model="ViT-B-32-256 (datacomp_s34b_b86k)"))
     assert window.status.progress_label.text().startswith("Loading the model ViT-B-32-256")
     assert not window.status.stop_button.isHidden()
     partial = data_dir.models / "models--org--repo" / "blobs" / "abc.incomplete"
@@ -321,8 +321,8 @@ def test_fetching_a_model_shows_how_far_it_got_and_can_be_cancelled(qtbot, windo
         assert stopped and "Cancelled" in window.status.note.text()
     finally:
         partial.unlink()
-        window._index_progress(IndexStatus("done"))
-    assert not window.fetch_watch.isActive()
+        window.index_ctl._progress(IndexStatus("done"))
+    assert not window.index_ctl.fetch_watch.isActive()
 
 
 def test_dropping_two_photos_finds_photos_like_both(qtbot, window, library):
@@ -330,7 +330,7 @@ def test_dropping_two_photos_finds_photos_like_both(qtbot, window, library):
     a = str(base / "photos" / "home" / "photo-02.jpg")
     b = str(base / "photos" / "trips" / "photo-05.jpg")
     sent = []
-    window._search_images.connect(lambda seq, paths, limit: sent.append(paths))
+    window.search._images.connect(lambda seq, paths, limit: sent.append(paths))
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         drop(window, [a, b])
     assert sent == [[a, b]]  # one query with both (the core averages their vectors)

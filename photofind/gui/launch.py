@@ -65,3 +65,25 @@ def _show_items_dbus(path: str) -> bool:
 
     watcher.finished.connect(finished)
     return True
+
+
+def open_photos(paths: list[str], limit: int = 10) -> str | None:
+    """Open up to `limit` photos; a note for the person when one could not be opened."""
+    for path in paths[:limit]:
+        if not os.path.exists(path):
+            return missing(path)
+        if not open_file(path):
+            return f"No app is set up to open {os.path.basename(path)}."
+    return None
+
+
+def reveal(path: str) -> str | None:
+    """Show the photo in the file manager; a note for the person when it is gone."""
+    if not os.path.exists(path):
+        return missing(path)
+    show_in_folder(path)
+    return None
+
+
+def missing(path: str) -> str:
+    return f"{path} is not there any more (moved, deleted, or its drive is unplugged)."

@@ -9,32 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from dataclasses import replace
 
 from PySide6.QtCore import (
     QPoint,
-    QRectF,
     QSize,
     Qt,
-    QThread,
     QThreadPool,
     QTimer,
-    QUrl,
     Signal,
     Slot,
 )
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
     QKeySequence,
-    QPainter,
-    QPalette,
-    QPen,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -49,21 +40,22 @@ from PySide6.QtWidgets import (
 )
 
 from photofind.core.datadir import DataDir
-from photofind.core.decode import EXTENSIONS
 from photofind.core.embedder import ModelSpec
 from photofind.core.library import Result
 from photofind.core.thumbnails import ThumbnailCache
 from photofind.gui import launch
 from photofind.gui.delegate import ResultDelegate
+from photofind.gui.drop import DropHint, image_paths, pasted_photos, save_pasted_image
 from photofind.gui.icons import icon
-from photofind.gui.index_worker import IndexStatus, IndexWorker
+from photofind.gui.index_controller import IndexController
+from photofind.gui.index_worker import IndexStatus
 from photofind.gui.library_dialog import FailuresDialog, LibraryDialog
 from photofind.gui.prefs import Prefs
 from photofind.gui.preview import LargePreview, PreviewPane
 from photofind.gui.results_model import PATH_ROLE, ResultsModel
 from photofind.gui.results_view import MessagePage, ResultsView
 from photofind.gui.search_bar import SearchBar
-from photofind.gui.search_worker import SearchWorker
+from photofind.gui.search_controller import SearchController
 from photofind.gui.settings_dialog import SettingsDialog
 from photofind.gui.status_bar import StatusBar, progress_text
 from photofind.gui.tasks import run_in_background
@@ -72,47 +64,10 @@ from photofind.gui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 150
-BUSY_RETRY_MS = 30_000
 THUMBNAIL_CACHE_BYTES = 2 << 30
 
 
-def downloading_bytes(folder) -> int:
-    """Bytes of model files being downloaded into the model cache (a pool thread)."""
-    total = 0
-    for path in folder.glob("**/*.incomplete"):
-        try:
-            total += path.stat().st_size
-        except OSError:
-            pass
-    return total
-
-
-def image_paths(urls: list[QUrl]) -> tuple[list[str], list[str]]:
-    """(image files, folders) among dropped or pasted URLs."""
-    files, folders = [], []
-    for url in urls:
-        if not url.isLocalFile():
-            continue
-        path = url.toLocalFile()
-        if os.path.isdir(path):
-            folders.append(path)
-        elif os.path.splitext(path)[1].lower() in EXTENSIONS:
-            files.append(path)
-    return files, folders
-
-
 class MainWindow(QMainWindow):
-    # to the workers (queued: they live on their own threads)
-    _search_text = Signal(int, str, int)
-    _search_images = Signal(int, list, int)
-    _open_searcher = Signal()
-    _library_changed = Signal()
-    _set_search_device = Signal(str)
-    _go_live = Signal()
-    _setup = Signal(list, str, str)
-    _remove_offline = Signal(str)
-    _demo = Signal(int)
-    _configure_index = Signal(str, int)
     # for tests and benchmarks
     results_shown = Signal(int)  # how many
     library_updated = Signal(dict)
@@ -126,15 +81,6 @@ class MainWindow(QMainWindow):
         self.index_on_start = index_on_start
         self.demo_count = demo_count
         self.library: dict = {}
-        self.seq = 0
-        self.query_text = ""
-        self.query_paths: list[str] = []
-        self.sent_at = 0.0
-        self.rerun_seq = -1  # a query sent again (the library changed): keep the selection
-        self.last_search_seconds = 0.0
-        self.indexing = False
-        self.live = False
-        self.retry = None  # what to send again when the writer lock is free
         self.caught_up = False
         self._closing = False
         self.library_dialog: LibraryDialog | None = None
@@ -200,14 +146,6 @@ class MainWindow(QMainWindow):
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(DEBOUNCE_MS)
         self.debounce.timeout.connect(self.search_now)
-        self.busy_retry = QTimer(self)
-        self.busy_retry.setSingleShot(True)
-        self.busy_retry.setInterval(BUSY_RETRY_MS)
-        self.busy_retry.timeout.connect(self._retry_index)
-        self.fetch_watch = QTimer(self)  # while the model loads: is it being downloaded?
-        self.fetch_watch.setInterval(1000)
-        self.fetch_watch.timeout.connect(self._check_download)
-        self.loading_model: IndexStatus | None = None
 
         self.field.textEdited.connect(self._text_edited)
         self.field.textChanged.connect(self._text_changed)
@@ -254,43 +192,24 @@ class MainWindow(QMainWindow):
         self.addAction(paste)
 
     def _start_workers(self) -> None:
-        self.search_thread = QThread(self)
-        self.search_thread.setObjectName("photofind-search")
-        self.searcher = SearchWorker(self.data_dir, self.prefs.device)
-        self.searcher.moveToThread(self.search_thread)
-        self._search_text.connect(self.searcher.search_text)
-        self._search_images.connect(self.searcher.search_images)
-        self._open_searcher.connect(self.searcher.open)
-        self._library_changed.connect(self.searcher.library_changed)
-        self._set_search_device.connect(self.searcher.set_device)
-        self.searcher.results.connect(self._results)
-        self.searcher.failed.connect(self._search_failed)
-        self.searcher.library.connect(self._library_info)
-        self.searcher.unavailable.connect(self._search_unavailable)
+        self.search = SearchController(self.data_dir, self.prefs.device,
+                                       lambda: self.prefs.result_limit, self)
+        self.searcher = self.search.worker
+        self.search.results.connect(self._results)
+        self.search.failed.connect(self._search_failed)
+        self.search.library.connect(self._library_info)
 
-        self.index_thread = QThread(self)
-        self.index_thread.setObjectName("photofind-index")
-        self.indexer = IndexWorker(self.data_dir, self.prefs.device, self.prefs.cores)
-        self.indexer.moveToThread(self.index_thread)
-        self._go_live.connect(self.indexer.go_live)
-        self._setup.connect(self.indexer.setup)
-        self._remove_offline.connect(self.indexer.remove_offline)
-        self._demo.connect(self.indexer.demo)
-        self._configure_index.connect(self.indexer.configure)
-        self.indexer.progress.connect(self._index_progress)
-        # Bound methods of this (GUI-thread) object only: PySide6 runs a lambda connected
-        # to another thread's signal in that thread, not here.
-        self.indexer.burst.connect(self._burst)
-        self.indexer.setup_done.connect(self._setup_done)
-        self.indexer.live.connect(self._live_changed)
-        self.indexer.failed.connect(self._index_failed)
-        self.indexer.model_unavailable.connect(self._model_unavailable)
-        self.indexer.busy.connect(self._writer_busy)
+        self.index_ctl = IndexController(self.data_dir, self.prefs.device, self.prefs.cores, self)
+        self.indexer = self.index_ctl.worker
+        self.index_ctl.progress.connect(self._index_progress)
+        self.index_ctl.finished.connect(self._index_finished)
+        self.index_ctl.failed.connect(self._index_failed)
+        self.index_ctl.model_unavailable.connect(self._model_unavailable)
+        self.index_ctl.busy.connect(self._writer_busy)
+        # Bound methods of GUI-thread objects only: PySide6 runs a lambda connected to
+        # another thread's signal in that thread.
         self.indexer.note.connect(self.status.set_note)
-        self.indexer.library_changed.connect(self._library_changed)
-        self.search_thread.start()
-        self.index_thread.start()
-        self._open_searcher.emit()
+        self.indexer.library_changed.connect(self.search.worker.library_changed)
 
     def _restore(self) -> None:
         geometry = self.prefs.state("geometry")
@@ -309,8 +228,8 @@ class MainWindow(QMainWindow):
         self.field.selectAll()
 
     def _text_edited(self, text: str) -> None:
-        if self.query_paths and text:
-            self.query_paths = []
+        if self.search.paths and text:  # typing replaces a find-similar
+            self.search.paths = []
             self.bar.chip.set_paths([])
 
     def _text_changed(self, _text: str) -> None:
@@ -320,24 +239,20 @@ class MainWindow(QMainWindow):
         self.debounce.stop()
         text = self.field.text().strip()
         if not text:
-            if not self.query_paths:
-                self.query_text = ""
-                self.seq += 1  # anything still in flight is stale now
+            if not self.search.paths:
+                self.search.clear()
                 self.model.clear()
                 self._show_idle()
             return
-        if text == self.query_text and not self.query_paths and self.model.rowCount():
+        if text == self.search.text and self.model.rowCount():
             return
-        self.query_text = text
-        self._send(lambda seq: self._search_text.emit(seq, text, self.prefs.result_limit))
+        self.search.search_text(text)
 
     def find_similar(self, paths: list[str]) -> None:
         """Show photos like `paths` (files inside or outside the library)."""
         paths = [os.path.abspath(p) for p in paths if p]
         if not paths:
             return
-        self.query_paths = paths
-        self.query_text = ""
         self.field.blockSignals(True)
         self.field.clear()
         self.field.blockSignals(False)
@@ -345,32 +260,22 @@ class MainWindow(QMainWindow):
         self.bar.chip.set_paths(paths)
         if self.pages.currentWidget() is self.large:
             self.pages.setCurrentWidget(self.main_page)
-        self._send(lambda seq: self._search_images.emit(seq, paths, self.prefs.result_limit))
-
-    def _send(self, emit) -> None:
-        self.seq += 1
-        self.searcher.latest = self.seq
-        self.sent_at = time.perf_counter()
-        emit(self.seq)
+        self.search.search_images(paths)
 
     def clear_query(self) -> None:
-        self.query_paths = []
+        self.search.paths = []
         self.bar.chip.set_paths([])
         self.field.clear()
         self.search_now()
         self.field.setFocus()
 
-    @Slot(int, object, float)
-    def _results(self, seq: int, results: list[Result], seconds: float) -> None:
-        if seq != self.seq:
-            return  # an answer to a query the person has already changed
-        self.last_search_seconds = seconds
-        rerun = seq == self.rerun_seq
+    @Slot(object, float, bool)
+    def _results(self, results: list[Result], seconds: float, rerun: bool) -> None:
         selected = self.selected_paths() if rerun else []
         scrolled = self.view.verticalScrollBar().value()
         self.model.set_results(results)
         if not results:
-            what = (f"“{self.query_text}”" if self.query_text else "this photo")
+            what = f"“{self.search.text}”" if self.search.text else "this photo"
             self.message.show_message(f"No photos match {what}.",
                                       "Try other words, or add more folders to the library.")
             self.results_stack.setCurrentWidget(self.message)
@@ -379,15 +284,12 @@ class MainWindow(QMainWindow):
             self._reselect(selected)
             if rerun:
                 self.view.verticalScrollBar().setValue(scrolled)
-        self.status.set_note(f"{len(results):,} best matches first · "
-                             f"{(time.perf_counter() - self.sent_at) * 1000:.0f} ms"
+        self.status.set_note(f"{len(results):,} best matches first · {seconds * 1000:.0f} ms"
                              if results else "")
         self.results_shown.emit(len(results))
 
-    @Slot(int, str)
-    def _search_failed(self, seq: int, message: str) -> None:
-        if seq != self.seq:
-            return
+    @Slot(str)
+    def _search_failed(self, message: str) -> None:
         self.model.clear()
         self.message.show_message("The search did not work.", message)
         self.results_stack.setCurrentWidget(self.message)
@@ -403,17 +305,6 @@ class MainWindow(QMainWindow):
             self.view.scrollToTop()
             self.preview.show_result(None)
 
-    def _rerun(self) -> None:
-        if self.query_paths:
-            paths = self.query_paths
-            self._send(lambda seq: self._search_images.emit(seq, paths, self.prefs.result_limit))
-        elif self.query_text:
-            text = self.query_text
-            self._send(lambda seq: self._search_text.emit(seq, text, self.prefs.result_limit))
-        else:
-            return
-        self.rerun_seq = self.seq
-
     # --- what to show ---------------------------------------------------------------------
 
     @Slot(dict)
@@ -428,8 +319,7 @@ class MainWindow(QMainWindow):
         elif self.pages.currentWidget() in (self.opening, self.welcome):
             self.pages.setCurrentWidget(self.main_page)
             self.field.setFocus()
-        if self.pages.currentWidget() is not self.welcome and not self.query_text \
-                and not self.query_paths:
+        if self.pages.currentWidget() is not self.welcome and not self.search.active:
             self._show_idle()
         if info.get("roots") and not self.caught_up and self.index_on_start:
             self.caught_up = True
@@ -463,10 +353,6 @@ class MainWindow(QMainWindow):
             self.message.show_message("What are you looking for?", text)
         self.results_stack.setCurrentWidget(self.message)
         self.preview.show_result(None)
-
-    @Slot(str, str)
-    def _search_unavailable(self, kind: str, message: str) -> None:
-        log.info("search unavailable (%s): %s", kind, message)
 
     def _message_action(self, key: str) -> None:
         if key == "library":
@@ -533,27 +419,16 @@ class MainWindow(QMainWindow):
     # --- handing photos on ----------------------------------------------------------------------
 
     def open_paths(self, paths: list[str]) -> None:
-        for path in paths[:10]:
-            if not os.path.exists(path):
-                self._missing(path)
-            elif not launch.open_file(path):
-                self.status.set_note(f"No app is set up to open {os.path.basename(path)}.")
+        self.status.set_note(launch.open_photos(paths) or "")
 
     def show_in_folder(self, path: str) -> None:
-        if not os.path.exists(path):
-            self._missing(path)
-            return
-        launch.show_in_folder(path)
+        self.status.set_note(launch.reveal(path) or "")
 
     def copy_paths(self, paths: list[str]) -> None:
         if paths:
             QGuiApplication.clipboard().setText("\n".join(paths))
             self.status.set_note("Copied " + (paths[0] if len(paths) == 1
                                               else f"{len(paths)} paths"))
-
-    def _missing(self, path: str) -> None:
-        self.status.set_note(f"{path} is not there any more (moved, deleted, or its drive is "
-                             "unplugged).")
 
     # --- drop and paste ------------------------------------------------------------------------
 
@@ -597,13 +472,7 @@ class MainWindow(QMainWindow):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None:
             return False
-        files = image_paths(mime.urls())[0] if mime.hasUrls() else []
-        if not files and mime.hasText():
-            text = mime.text().strip().strip("'\"")
-            if text.startswith("file://"):
-                text = QUrl(text).toLocalFile()
-            if os.path.splitext(text)[1].lower() in EXTENSIONS and os.path.isfile(text):
-                files = [text]
+        files = pasted_photos(mime)
         if files:
             self.find_similar(files)
             return True
@@ -614,106 +483,50 @@ class MainWindow(QMainWindow):
 
     def _search_pasted_image(self, image) -> None:
         folder = self.data_dir.root / "pasted"
-        target = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
-
-        def save() -> str:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not image.save(str(target), "PNG"):
-                raise OSError("the pasted image could not be saved")
-            return str(target)
-
-        run_in_background(save, lambda path: self.find_similar([path]),
+        run_in_background(lambda: save_pasted_image(image, folder),
+                          lambda path: self.find_similar([path]),
                           lambda exc: self.status.set_note(str(exc)))
 
     # --- indexing -------------------------------------------------------------------------------
+
+    @property
+    def indexing(self) -> bool:
+        return self.index_ctl.indexing
+
+    @property
+    def live(self) -> bool:
+        return self.index_ctl.live
 
     def start_indexing(self, add_paths: list[str] | None = None, spec: ModelSpec | None = None
                        ) -> None:
         """Keep the library current; with `add_paths`, add those folders; with `spec`,
         index everything again with that model."""
-        add_paths = list(add_paths or [])
-        if spec is None and add_paths and all(self.indexer.add_root(p) for p in add_paths):
-            self.indexing = True
-            return  # the running LibraryWorker adds them and indexes them
-        if spec is None and not add_paths:
-            self._send_index(self._go_live.emit)
-            return
-        model = spec.name if spec else ""
-        pretrained = (spec.pretrained or "") if spec else ""
-        if not spec and not self.library.get("model") and self.prefs.model:
-            model, pretrained = self.prefs.model, self.prefs.pretrained  # a new library
-        self._send_index(lambda: self._setup.emit(add_paths, model, pretrained))
-
-    def _send_index(self, send) -> None:
-        """Run `send` on the index worker's thread once the LibraryWorker (if any) has
-        stopped; remember it, to send again when another writer let go of the library."""
-        self.retry = send
-        self.indexing = True
-        self.indexer.interrupt()
-        send()
+        new_library = ("", "")
+        if not self.library.get("model") and self.prefs.model:
+            new_library = (self.prefs.model, self.prefs.pretrained)
+        self.index_ctl.start(add_paths, spec, new_library)
 
     def add_folders(self, folders: list[str]) -> None:
         self.start_indexing(folders)
 
     def remove_folder(self, root: str) -> None:
-        if not self.indexer.remove_root(root):
-            self._send_index(lambda: self._remove_offline.emit(root))
+        self.index_ctl.remove_folder(root)
 
     def start_demo(self) -> None:
         self.welcome.set_busy(True, "Setting up the demo library…")
-        self._send_index(lambda: self._demo.emit(self.demo_count))
+        self.index_ctl.demo(self.demo_count)
 
     def _welcome_start(self, folders: list[str]) -> None:
         self.welcome.set_busy(True, "Loading the model…")
         self.start_indexing(folders)
 
-    def _retry_index(self) -> None:
-        if self.retry is not None and not self.live:
-            self._send_index(self.retry)
-
-    @Slot(bool)
-    def _live_changed(self, live: bool) -> None:
-        self.live = live
-        if live:
-            self.busy_retry.stop()
-            self.retry = None
-
     @Slot(object)
     def _index_progress(self, status: IndexStatus) -> None:
-        self.indexing = status.stage != "done"
         self.status.set_progress(status)
         if self.pages.currentWidget() is self.welcome and status.stage != "done":
             self.welcome.set_busy(True, progress_text(status))
-        self.loading_model = status if status.stage == "model" else None
-        if self.loading_model is not None:
-            self.fetch_watch.start()
-        else:
-            self.fetch_watch.stop()
 
-    def _check_download(self) -> None:
-        """A model being fetched shows up as growing `*.incomplete` files in the model
-        cache (huggingface_hub's download); say how far it got."""
-        folder = self.data_dir.models
-        run_in_background(lambda: downloading_bytes(folder), self._download_size,
-                          lambda exc: None)
-
-    def _download_size(self, size: int) -> None:
-        status = self.loading_model
-        if status is None or not size:
-            return
-        fetched = replace(status, done=size)
-        self.status.set_progress(fetched)
-        if self.pages.currentWidget() is self.welcome:
-            self.welcome.set_busy(True, progress_text(fetched))
-
-    @Slot(object)
-    def _burst(self, burst) -> None:
-        self._index_finished("burst", burst.report)
-
-    @Slot(str)
-    def _setup_done(self, what: str) -> None:
-        self._index_finished(what, None)
-
+    @Slot(str, object)
     def _index_finished(self, what: str, report) -> None:
         """A setup step finished ("index", "demo", "model", "add", "remove"), or the
         LibraryWorker finished a run over changes ("burst")."""
@@ -728,16 +541,15 @@ class MainWindow(QMainWindow):
                     f"{report.moved:,} moved, {report.removed:,} removed"
                     + (f", {len(report.failed):,} could not be read" if report.failed else "")
                     + ".")
-        self._library_changed.emit()
+        self.search.library_changed()
         if changes or what in ("model", "remove"):
-            self._rerun()
+            self.search.rerun()
         if self.library_dialog is not None:
             self.library_dialog.refresh()
         self.index_finished.emit(what, report)
 
     @Slot(str)
     def _index_failed(self, message: str) -> None:
-        self.indexing = False
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome:
             self.welcome.show_problem(message[0].upper() + message[1:],
@@ -749,7 +561,6 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _model_unavailable(self, message: str) -> None:
-        self.indexing = False
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
             self.pages.setCurrentWidget(self.welcome)
@@ -758,31 +569,26 @@ class MainWindow(QMainWindow):
             self.status.set_note("The model is not available, so new photos are not indexed; "
                                  "searching works with what is indexed.")
             self.message.show_message("The model is not available on this computer.", message)
-            if not self.query_text and not self.query_paths:
+            if not self.search.active:
                 self.results_stack.setCurrentWidget(self.message)
         self.index_finished.emit("model_unavailable", None)
 
     @Slot(str)
     def _writer_busy(self, message: str) -> None:
-        self.indexing = False
         self.status.set_progress(IndexStatus("done"))
         self.status.set_note(f"{message[0].upper()}{message[1:]}. Searching still works.")
         if self.pages.currentWidget() is self.welcome:
             self.welcome.show_problem(
                 f"{message[0].upper()}{message[1:]}. photofind tries again every 30 seconds.",
                 title="Another photofind is updating this library")
-        self.busy_retry.start()
         self.index_finished.emit("busy", None)
 
     def _pause_toggled(self, paused: bool) -> None:
-        if paused:
-            self.indexer.pause()
-        else:
-            self.indexer.resume()
+        self.index_ctl.pause(paused)
 
     def _stop_indexing(self) -> None:
         """The Cancel button, shown while the model loads (or downloads)."""
-        self.indexer.interrupt()
+        self.index_ctl.cancel()
         self.status.set_note("Cancelled. Searching works with what is already indexed; "
                              "photofind updates the library again next time it starts.")
 
@@ -816,10 +622,8 @@ class MainWindow(QMainWindow):
     def apply_settings(self, choice, current: ModelSpec | None) -> None:
         if choice.device != self.prefs.device or choice.cores != self.prefs.cores:
             self.prefs.device, self.prefs.cores = choice.device, choice.cores
-            self._configure_index.emit(choice.device, choice.cores)
-            self._set_search_device.emit(choice.device)
-            if self.live and (current is None or choice.spec == current):
-                self._send_index(self._go_live.emit)  # again, on the new device and cores
+            self.search.set_device(choice.device)
+            self.index_ctl.configure(choice.device, choice.cores)
         if current is None or choice.spec == current:
             self.prefs.set_model(*_spec_prefs(choice.spec))
             return
@@ -856,55 +660,15 @@ class MainWindow(QMainWindow):
         self.prefs.set_state("splitter", self.splitter.saveState())
         self.prefs.sync()
         self.debounce.stop()
-        self.busy_retry.stop()
         self.hide()  # the last batch may take a few seconds to finish
-        self.searcher.latest = self.seq + 1_000_000  # drop queued searches
-        self.indexer.close()
+        self.index_ctl.interrupt_for_shutdown()
+        self.search.shutdown()
+        self.index_ctl.shutdown()
         self.loader.shutdown()
-        for thread in (self.search_thread, self.index_thread):
-            thread.quit()
-        for thread in (self.search_thread, self.index_thread):
-            if not thread.wait(60_000):
-                log.warning("%s did not stop in time", thread.objectName())
-        self.searcher.close()
         self.pool.waitForDone(5000)
 
     def sizeHint(self) -> QSize:
         return QSize(1240, 800)
-
-
-class DropHint(QWidget):
-    """Shown over the window while something droppable is dragged over it."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.text = ""
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.hide()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        fill = QColor(highlight)
-        fill.setAlpha(46)
-        painter.setBrush(fill)
-        pen = QPen(highlight, 3, Qt.PenStyle.DashLine)
-        painter.setPen(pen)
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(2, 2, -2, -2), 16, 16)
-        box = QRectF(self.rect()).adjusted(0, 0, 0, 0)
-        font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        label = QRectF(0, 0, metrics.horizontalAdvance(self.text) + 48, metrics.height() + 24)
-        label.moveCenter(box.center())
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(highlight)
-        painter.drawRoundedRect(label, label.height() / 2, label.height() / 2)
-        painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
-        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 def _spec_prefs(spec: ModelSpec) -> tuple[str, str]:
