@@ -261,7 +261,7 @@ def test_unexpected_error_opens_a_dialog_and_is_logged(qtbot, tmp_path, monkeypa
         raise ValueError("boom")
     except ValueError as exc:
         reporter.report(type(exc), exc, exc.__traceback__, "photofind-search")
-    qtbot.waitUntil(lambda: bool(shown), timeout=2000)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     text, informative, details = shown[0]
     assert "ValueError: boom" in informative and str(log_path) in informative
     assert "Traceback" in details
