@@ -348,3 +348,28 @@ def test_a_photo_that_cannot_be_shown_gets_a_plain_placeholder(qtbot, window, tm
     assert loader.failure(str(broken), 256)
     assert loader.pixmap(str(broken), 256) is None  # and not asked for again
     assert not loader._queue
+
+
+def test_icons_follow_a_switch_to_the_dark_theme(qtbot, window):
+    from PySide6.QtGui import QColor, QPalette
+
+    def ink(button) -> int:  # the brightest opaque pixel of the button's icon
+        image = button.icon().pixmap(24, 24).toImage()
+        return max(QColor(image.pixel(x, y)).lightness() for x in range(image.width())
+                   for y in range(image.height()) if QColor.fromRgba(image.pixel(x, y)).alpha() > 200)
+
+    app = QApplication.instance()
+    before = app.palette()
+    button = window.bar.settings_button
+    light_ink = ink(button)
+    dark = QPalette(before)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        dark.setColor(group, QPalette.ColorRole.Window, QColor(40, 40, 40))
+        dark.setColor(group, QPalette.ColorRole.WindowText, QColor(235, 235, 235))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: ink(button) > 200, timeout=5000)
+    finally:
+        app.setPalette(before)
+    assert light_ink < 100
+    qtbot.waitUntil(lambda: ink(button) < 100, timeout=5000)

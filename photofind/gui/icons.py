@@ -7,10 +7,44 @@ look wrong in either the light or the dark theme; these follow the palette inste
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
+
+_bound: list[tuple[weakref.ref, Callable[[], str], Callable[[QObject, QIcon], None]]] = []
+
+
+def bind(target: QObject, name: str | Callable[[], str],
+         apply: Callable[[QObject, QIcon], None] | None = None) -> None:
+    """Give `target` (a button, an action, a label with `apply`) the icon `name` now, and
+    again whenever `refresh()` runs (the system switched between light and dark)."""
+    name_of = name if callable(name) else (lambda: name)
+    apply = apply or (lambda obj, ic: obj.setIcon(ic))
+    apply(target, icon(name_of()))
+    _bound.append((weakref.ref(target), name_of, apply))
+
+
+def refresh() -> None:
+    """Redraw every bound icon in the palette's current colours."""
+    alive = []
+    for ref, name_of, apply in _bound:
+        target = ref()
+        if target is None:
+            continue
+        try:
+            apply(target, icon(name_of()))
+        except RuntimeError:  # its C++ side is gone
+            continue
+        alive.append((ref, name_of, apply))
+    _bound[:] = alive
+
+
+def pixmap_of(size: int) -> Callable[[QObject, QIcon], None]:
+    """An `apply` for labels: show the icon as a `size` px pixmap."""
+    return lambda label, ic: label.setPixmap(ic.pixmap(size, size))
 
 
 def icon(name: str, size: int = 32) -> QIcon:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from photofind.core.decode import decode, read_file
 from photofind.core.errors import NotAnImage
 from photofind.core.library import Result
-from photofind.gui.icons import icon
+from photofind.gui import icons
 
 
 def load_image(path: str, max_side: int) -> QImage:
@@ -207,9 +207,12 @@ class PreviewPane(QWidget):
             caption = QLabel(label)
             caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             details.addRow(caption, widget)
-        self.open_button = QPushButton(icon("open"), "Open")
-        self.folder_button = QPushButton(icon("folder"), "Show in folder")
-        self.similar_button = QPushButton(icon("similar"), "Find similar")
+        self.open_button = QPushButton("Open")
+        self.folder_button = QPushButton("Show in folder")
+        self.similar_button = QPushButton("Find similar")
+        for button, name in ((self.open_button, "open"), (self.folder_button, "folder"),
+                             (self.similar_button, "similar")):
+            icons.bind(button, name)
         self.open_button.clicked.connect(lambda: self._emit(self.open_requested))
         self.folder_button.clicked.connect(lambda: self._emit(self.show_in_folder_requested))
         self.similar_button.clicked.connect(

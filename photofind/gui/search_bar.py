@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.gui.icons import icon
+from photofind.gui import icons
 from photofind.gui.prefs import ZOOM_MAX, ZOOM_MIN
 from photofind.gui.thumbnail_loader import ThumbnailLoader
 
@@ -35,7 +35,8 @@ class SearchField(QLineEdit):
         super().__init__(parent)
         self.setPlaceholderText(PLACEHOLDER)
         self.setClearButtonEnabled(True)
-        self.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        search = self.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        icons.bind(search, "search")
         self.setMinimumHeight(36)
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
@@ -74,7 +75,7 @@ class QueryChip(QFrame):
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label = QLabel()
         self.close_button = QToolButton()
-        self.close_button.setIcon(icon("close"))
+        icons.bind(self.close_button, "close")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Clear: back to searching by text (Esc)")
         self.close_button.clicked.connect(self.cleared)
@@ -136,8 +137,8 @@ class SearchBar(QWidget):
         self.zoom.setFixedWidth(120)
         self.zoom.setToolTip("Thumbnail size (Ctrl + mouse wheel)")
         small, large = QLabel(), QLabel()
-        small.setPixmap(icon("photo").pixmap(14, 14))
-        large.setPixmap(icon("photo").pixmap(22, 22))
+        icons.bind(small, "photo", icons.pixmap_of(14))
+        icons.bind(large, "photo", icons.pixmap_of(22))
         self.library_button = self._tool("folder", "Library folders…", self.library_clicked)
         self.settings_button = self._tool("settings", "Settings…", self.settings_clicked)
         layout = QHBoxLayout(self)
@@ -155,7 +156,7 @@ class SearchBar(QWidget):
 
     def _tool(self, name: str, tip: str, signal) -> QToolButton:
         button = QToolButton()
-        button.setIcon(icon(name))
+        icons.bind(button, name)
         button.setIconSize(QSize(22, 22))
         button.setToolTip(tip)
         button.setAutoRaise(True)

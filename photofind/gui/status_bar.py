@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QToolButton, QWidget
 
-from photofind.gui.icons import icon
+from photofind.gui import icons
 from photofind.gui.index_worker import IndexStatus
 
 
@@ -68,12 +68,12 @@ class StatusBar(QStatusBar):
         self.pause_button.toggled.connect(self._pause_toggled)
         self.stop_button = QToolButton()
         self.stop_button.setAutoRaise(True)
-        self.stop_button.setIcon(icon("close"))
+        icons.bind(self.stop_button, "close")
         self.stop_button.setToolTip("Cancel")
         self.stop_button.clicked.connect(self.stop_clicked)
         self.failures = QPushButton()
         self.failures.setFlat(True)
-        self.failures.setIcon(icon("warning"))
+        icons.bind(self.failures, "warning")
         self.failures.setCursor(Qt.CursorShape.PointingHandCursor)
         self.failures.setToolTip("Show the files photofind could not read, and why")
         self.failures.clicked.connect(self.failures_clicked)
@@ -82,6 +82,8 @@ class StatusBar(QStatusBar):
         for widget in (self.progress_label, self.bar, self.pause_button, self.stop_button,
                        self.failures):
             self.addPermanentWidget(widget)
+        icons.bind(self.pause_button,
+                   lambda: "play" if self.pause_button.isChecked() else "pause")
         self._set_pause_icon(False)
         self.set_progress(IndexStatus("done"))
         self.set_failures(0)
@@ -133,5 +135,5 @@ class StatusBar(QStatusBar):
         self.pause_toggled.emit(paused)
 
     def _set_pause_icon(self, paused: bool) -> None:
-        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.pause_button.setIcon(icons.icon("play" if paused else "pause"))
         self.pause_button.setToolTip("Resume indexing" if paused else "Pause indexing")

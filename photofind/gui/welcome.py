@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.gui.icons import icon
+from photofind.gui import icons
 
 
 def pictures_folder() -> str | None:
@@ -47,7 +47,8 @@ class WelcomePage(QWidget):
         self.folders_list = QListWidget()
         self.folders_list.setMinimumHeight(90)
         self.folders_list.setMaximumHeight(170)
-        self.add_button = QPushButton(icon("folder"), "&Add folder…")
+        self.add_button = QPushButton("&Add folder…")
+        icons.bind(self.add_button, "folder")
         self.add_button.clicked.connect(self._choose)
         self.start_button = QPushButton("&Start indexing")
         self.start_button.setDefault(True)
@@ -63,7 +64,7 @@ class WelcomePage(QWidget):
         self.problem.setAutoFillBackground(True)
         self.problem.setBackgroundRole(QPalette.ColorRole.AlternateBase)
         warning = QLabel()
-        warning.setPixmap(icon("warning").pixmap(28, 28))
+        icons.bind(warning, "warning", icons.pixmap_of(28))
         warning.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.problem_title = QLabel()
         self.problem_title.setWordWrap(True)
@@ -142,7 +143,7 @@ class WelcomePage(QWidget):
         for row in range(self.folders_list.count()):
             if self.folders_list.item(row).data(Qt.ItemDataRole.UserRole) == path:
                 return
-        item = QListWidgetItem(icon("folder"), path)
+        item = QListWidgetItem(icons.icon("folder"), path)
         item.setData(Qt.ItemDataRole.UserRole, path)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)

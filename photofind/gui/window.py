@@ -11,6 +11,7 @@ import logging
 import os
 
 from PySide6.QtCore import (
+    QEvent,
     QPoint,
     QSize,
     Qt,
@@ -43,7 +44,7 @@ from photofind.core.datadir import DataDir
 from photofind.core.embedder import ModelSpec
 from photofind.core.library import Result
 from photofind.core.thumbnails import ThumbnailCache
-from photofind.gui import launch
+from photofind.gui import icons, launch
 from photofind.gui.delegate import ResultDelegate
 from photofind.gui.drop import DropHint, image_paths, pasted_photos, save_pasted_image
 from photofind.gui.icons import icon
@@ -642,6 +643,12 @@ class MainWindow(QMainWindow):
         self.delegate.set_thumb_size(value)
         self.view.set_cell(self.delegate.cell_size(self.view.fontMetrics()))
         self.prefs.zoom = value
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange,
+                            QEvent.Type.ThemeChange):
+            icons.refresh()  # light ↔ dark: redraw icons in the new text colour
+        super().changeEvent(event)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
