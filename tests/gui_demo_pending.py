@@ -1,5 +1,9 @@
 """The desktop app on the demo library, where the right answers are known: each demo
-photo's file name spells what it shows (photofind.demo.parse_stem)."""
+photo's file name spells what it shows (photofind.demo.parse_stem).
+
+PENDING (issue #3): the demo model has not shipped yet, so pytest does not collect this
+file. Rename it to test_gui_demo.py (and drop the skipif) in the commit that ships it.
+"""
 
 from __future__ import annotations
 
