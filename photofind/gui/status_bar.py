@@ -82,6 +82,9 @@ class StatusBar(QStatusBar):
         for widget in (self.progress_label, self.bar, self.pause_button, self.stop_button,
                        self.failures):
             self.addPermanentWidget(widget)
+        edge = QWidget()
+        edge.setFixedWidth(6)  # keep the last button off the window's edge
+        self.addPermanentWidget(edge)
         icons.bind(self.pause_button,
                    lambda: "play" if self.pause_button.isChecked() else "pause")
         self._set_pause_icon(False)
