@@ -232,16 +232,27 @@ def train(args) -> None:
     val_scenes = [sc.make_scene(i, "val") for i in range(args.val_scenes)]
 
     tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=CONTEXT_LENGTH)
+    # Each scene's texts, in two pools: forms that name the shapes' colours, and forms
+    # that do not ("circle", "large star", "star on blue"), which teach shape on its own
+    # (colour is learnt almost at once; shape needs the push).
     form_index: dict[str, int] = {}
-    scene_forms = []
+    pools = ([], [], [])
     for scene in train_scenes:
-        scene_forms.append([form_index.setdefault(f, len(form_index))
-                            for f in sc.caption_forms(scene)])
+        named = [c for c, _, _ in scene.shapes]
+        forms = sc.caption_forms(scene)
+        colour_free = [f for f in forms if not any(c in f.split() for c in named)]
+        with_colour = [f for f in forms if f not in colour_free]
+        simple = [f"{c} {s}" for c, s, _ in scene.shapes]
+        for pool, fs in zip(pools, (with_colour, colour_free, simple), strict=True):
+            pool.append([form_index.setdefault(f, len(form_index)) for f in fs])
     tokens = tokenizer(list(form_index))
-    counts = torch.tensor([len(f) for f in scene_forms])
-    forms = torch.full((len(scene_forms), int(counts.max())), -1, dtype=torch.long)
-    for i, f in enumerate(scene_forms):
-        forms[i, :len(f)] = torch.tensor(f)
+    counts, forms = [], []
+    for pool in pools:
+        counts.append(torch.tensor([len(f) for f in pool]))
+        table = torch.zeros((len(pool), int(counts[-1].max())), dtype=torch.long)
+        for i, f in enumerate(pool):
+            table[i, :len(f)] = torch.tensor(f)
+        forms.append(table)
     t_data = time.time() - t_start
     log(f"data ready in {t_data:.0f}s: images {tuple(train_images.shape)}, "
         f"{len(form_index)} distinct texts")
@@ -290,8 +301,16 @@ def train(args) -> None:
         images = train_images[idx]
         flip = torch.rand(len(idx), generator=gen) < 0.5
         images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
-        choice = (torch.rand(len(idx), generator=gen) * counts[idx]).long()
-        texts = tokens[forms[idx, choice]]
+        colour_free = torch.rand(len(idx), generator=gen) < args.colour_free
+        text_ids = []
+        for pool in (0, 1):
+            choice = (torch.rand(len(idx), generator=gen) * counts[pool][idx]).long()
+            text_ids.append(forms[pool][idx, choice])
+        if step < args.simple_steps:
+            choice = (torch.rand(len(idx), generator=gen) * counts[2][idx]).long()
+            texts = tokens[forms[2][idx, choice]]
+        else:
+            texts = tokens[torch.where(colour_free, text_ids[1], text_ids[0])]
 
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
@@ -344,6 +363,10 @@ def main() -> None:
     ap.add_argument("--grouped", type=float, default=0.5,
                     help="fraction of each batch drawn in groups sharing a shape colour")
     ap.add_argument("--group-size", type=int, default=16)
+    ap.add_argument("--simple-steps", type=int, default=0,
+                    help="first steps with only '<colour> <shape>' texts (a curriculum)")
+    ap.add_argument("--colour-free", type=float, default=0.3,
+                    help="fraction of texts that do not name the shapes' colours")
     ap.add_argument("--cache", help="file to keep the rendered data in between runs")
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=100)

@@ -225,6 +225,8 @@ def caption_forms(scene: Scene) -> list[str]:
                   f"{one} and {two} on {bg}", f"{two} and {one} on {bg}",
                   f"{one} on {bg_full}", f"{two} on {bg_full}",
                   f"{one} with {bg} background", f"{two} with {bg} background"]
+        forms += [s1, s2, f"{s1} and {s2}" if s1 != s2 else f"two {s1}s", f"{s1} on {bg}",
+                  f"{s2} on {bg}"]
     forms.append(scene.caption)
     return list(dict.fromkeys(forms))
 
