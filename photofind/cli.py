@@ -224,7 +224,8 @@ def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
     return 0
 
 
-DEMO_QUERIES = ("red circle", "blue square on yellow", "a green star and a white triangle")
+DEMO_QUERIES = ("red circle", "large yellow star", "white triangle on a black background",
+                "orange circle and blue square")
 
 
 def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
@@ -245,7 +246,7 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
         note(f"writing {args.count} demo scenes to {folder}")
         write_library(folder, args.count)
         roots = writer.add_roots([str(folder)])
-        writer.load_model(demo, device="cpu")
+        writer.load_model(demo, device="cpu", lazy=True)
         with TerminalProgress() as progress:
             report = writer.index(roots, on_progress=progress.update)
     searcher = Searcher(data, device="cpu")
@@ -264,7 +265,8 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
         print(f'\nphotofind search "{query}"')
         for r in results:
             print(f"  {r.score:6.3f}  {os.path.basename(r.path)}")
-    print('\nNow try your own: photofind search "purple star on orange"')
+    print('\nNow try your own: photofind search "green circle and blue star"')
+    print("or open the desktop app: photofind gui")
     return 0
 
 

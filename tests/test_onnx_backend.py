@@ -42,8 +42,7 @@ def test_tokenizer_matches_open_clip():
         assert np.array_equal(ours([text]), theirs([text]).numpy()), text
 
 
-# Add "demo" to the parameters when the demo model ships (issue #3).
-@pytest.mark.parametrize("model", ["tiny"])
+@pytest.mark.parametrize("model", ["tiny", "demo"])
 def test_onnx_image_vectors_stay_close_to_torch(model, tiny_model, tmp_path):
     spec = ModelSpec.demo() if model == "demo" else ModelSpec.parse(tiny_model)
     cache = tmp_path / "models"

@@ -134,10 +134,8 @@ def test_the_wheel_carries_the_resources_and_every_package(tmp_path):
                if p.is_file() and "__pycache__" not in p.parts}
     assert shipped <= names
     assert f"photofind/resources/app-icons/hicolor/512x512/apps/{APP_ID}.png" in names
-    demo_model = ROOT / "photofind" / "models" / "demo"
-    for path in demo_model.rglob("*") if demo_model.is_dir() else ():
-        if path.is_file():
-            assert path.relative_to(ROOT).as_posix() in names
+    for name in ("open_clip_config.json", "open_clip_model.safetensors", "README.md"):
+        assert f"photofind/models/demo/{name}" in names  # the offline demo works from a wheel
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "photofind = photofind.cli:main" in text

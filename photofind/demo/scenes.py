@@ -357,8 +357,10 @@ def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
                   split: str = "demo") -> list[Path]:
     """Write ``count`` scene photos into ``folder``: ``<stem>-<NNNN>.jpg``.
 
-    Photo ``i`` is scene ``seed + i`` of ``split``.  A file that already holds the
-    right bytes is left alone, so a rerun changes nothing; nothing outside
+    Photo ``i`` is scene ``seed + i`` of ``split``.  A whole JPEG already there under
+    its name is left alone (photos are only ever written whole, through a temporary file
+    and a rename, and their bytes are a pure function of the name), so a rerun changes
+    nothing and renders nothing; a damaged one is written again.  Nothing outside
     ``folder`` is written.  Returns the paths, in order.
     """
     folder = Path(folder)
@@ -368,8 +370,8 @@ def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
     for i in range(count):
         scene = make_scene(seed + i, split)
         path = folder / f"{scene.filename_stem}-{i:0{width}d}.jpg"
-        data = jpeg_bytes(render(scene))
-        if not (path.is_file() and path.read_bytes() == data):
+        if not _whole_jpeg(path):
+            data = jpeg_bytes(render(scene))
             tmp = folder / f".{path.name}.{os.getpid()}.tmp"
             try:
                 tmp.write_bytes(data)
@@ -379,3 +381,14 @@ def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
                 raise
         paths.append(path)
     return paths
+
+
+def _whole_jpeg(path: Path) -> bool:
+    """Whether ``path`` is a file that starts and ends like a JPEG (SOI ... EOI)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(3)
+            f.seek(-2, os.SEEK_END)
+            return head == b"\xff\xd8\xff" and f.read(2) == b"\xff\xd9"
+    except OSError:
+        return False

@@ -1,9 +1,4 @@
-"""The shipped demo model end to end through the CLI: queries with known answers.
-
-PENDING (issue #3): the demo model (photofind/models/demo/) has not been trained to its
-targets yet, so pytest does not collect this file. Rename it to test_demo_e2e.py in the
-commit that ships the model.
-"""
+"""The shipped demo model end to end through the CLI: queries with known answers."""
 
 from __future__ import annotations
 
