@@ -6,7 +6,7 @@
 # ImageMagick's `import`:
 #   first-run.png          the welcome page (Pictures preselected)
 #   model-unavailable.png  Start with no network for the standard model: the explanation
-#   indexing.png           the demo library being indexed, already searchable
+#   indexing.png           3000 demo scenes being indexed, already searchable
 #   search.png             "red circle" typed, first result selected
 #   similar.png            a result dragged onto the window: find similar
 #   search-dark.png        the same in a dark theme
@@ -84,15 +84,30 @@ rm -rf "$DATA" "$XDG_CONFIG_HOME/photofind"
 
 # 2. A library being indexed, searched meanwhile; then a search and a find-similar.
 if [ -f photofind/models/demo/open_clip_config.json ]; then
+    # 3000 demo scenes in ~/Pictures, the demo model chosen in the settings, one core:
+    # big enough that the indexing shot catches indexing under way (the 300 scenes of
+    # "Try the demo library" are indexed in about a second).
     QUERY="red circle"
+    COUNT=3000
+    "$PY" - "$WORK" <<'PYEOF'
+import sys
+from pathlib import Path
+from photofind.demo import write_library
+work = Path(sys.argv[1])
+write_library(work / "sam" / "Pictures", 3000)
+conf = work / "sam" / ".config" / "photofind" / "photofind.conf"
+conf.parent.mkdir(parents=True, exist_ok=True)
+conf.write_text("[model]\nspec=demo\npretrained=\n\n[index]\ndevice=cpu\ncores=1\n")
+PYEOF
     start_gui
-    xdotool key alt+d                # Try the demo library: 300 scenes, the demo model
+    xdotool key alt+s                # Start indexing ~/Pictures
 elif [ "${STAND_IN:-0}" = 1 ]; then
     # No demo model in this checkout yet: the same 300 demo scenes in ~/Pictures, indexed
     # with photofind's standard architecture with random weights (its answers are
     # arbitrary: for checking the layout, not for the README).
     echo "no demo model: using a stand-in with random weights" >&2
     QUERY="red circle"
+    COUNT=300
     "$PY" - "$WORK" <<'PYEOF'
 import sys
 from pathlib import Path
@@ -118,7 +133,7 @@ xdotool key ctrl+f
 xdotool type --delay 90 "$QUERY"
 shot indexing 2.5
 
-wait_for 900 at_least 300
+wait_for 900 at_least "$COUNT"
 sleep 6                              # the last run's progress clears
 xdotool key Escape
 xdotool type --delay 90 "$QUERY"
