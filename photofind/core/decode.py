@@ -42,6 +42,8 @@ DATETIME_ORIGINAL = 0x9003
 DATETIME = 0x0132
 ORIENTATION = 0x0112
 
+PERMISSION_DENIED = "permission denied"
+
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
@@ -63,7 +65,7 @@ def read_file(path: str | Path) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except PermissionError:
-        raise NotAnImage("permission denied: photofind cannot read this file") from None
+        raise NotAnImage(f"{PERMISSION_DENIED}: photofind cannot read this file") from None
     except FileNotFoundError:
         raise NotAnImage("the file disappeared before it could be read") from None
     except IsADirectoryError:
@@ -113,10 +115,26 @@ def decode(data: bytes, min_side: int) -> Decoded:
     return Decoded(rgb, width, height, "JPEG" if fmt == "MPO" else fmt, taken)
 
 
+def decode_for_model(data: bytes, min_side: int) -> Decoded:
+    """`decode`, then `shrink`: what the model's preprocess transform gets, for indexing
+    (in a decode worker process) and for find-similar alike, so both see the same pixels."""
+    decoded = decode(data, min_side)
+    decoded.image = shrink(decoded.image, min_side)
+    return decoded
+
+
+def shrink(img: Image.Image, min_side: int) -> Image.Image:
+    """A box-filtered reduction by a whole factor while the short side stays ≥ 2×`min_side`
+    (a 30000×3000 PNG panorama becomes ~1300×130 for a 64 px model, not 270 MB of pixels
+    to hand between processes); the model's own resize does the rest."""
+    factor = min(img.size) // (2 * min_side) if min_side > 0 else 0
+    return img.reduce(factor) if factor >= 2 else img
+
+
 def open_image(path: str | Path, min_side: int) -> tuple[Decoded, str, int]:
-    """Read, hash and decode a file: (decoded, content hash, byte size)."""
+    """Read, hash and decode a file for the model: (decoded, content hash, byte size)."""
     data = read_file(path)
-    return decode(data, min_side), content_hash(data), len(data)
+    return decode_for_model(data, min_side), content_hash(data), len(data)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -165,5 +183,6 @@ def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     detail = text[0][:200] if text else type(exc).__name__
     if "truncated" in detail.lower():
-        return f"image file is truncated ({detail})"
+        return detail if detail.startswith("image file is truncated") \
+            else f"image file is truncated ({detail})"
     return f"image could not be decoded ({detail})"

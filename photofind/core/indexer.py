@@ -3,7 +3,9 @@
     find   → walk each root, compare (size, mtime) with the catalog
     decide → unchanged: nothing; failed before and unchanged: skip; new or changed: prepare
     decode → worker threads read each file once, hash it, and either find a known vector
-             with the same content hash (a move or a copy) or decode + preprocess it
+             with the same content hash (a move or a copy) or have a decoder process
+             (decodepool.py) decode it, then preprocess it; a file that crashes or hangs
+             the decoder fails alone
     embed  → this thread runs batches through the model while the workers decode ahead
     store  → one transaction per batch (catalog first), then the vector index
 
@@ -32,7 +34,8 @@ import numpy as np
 
 from photofind.core import scanner
 from photofind.core.catalog import Catalog, NewPhoto, is_within
-from photofind.core.decode import content_hash, decode, read_file
+from photofind.core.decode import PERMISSION_DENIED, content_hash, read_file
+from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.vectorindex import VectorIndex
@@ -110,7 +113,8 @@ class Indexer:
                  on_progress: ProgressFn | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  settle_s: float | None = None, retry_incomplete_s: float = 5.0,
-                 save_every_s: float | None = None) -> None:
+                 save_every_s: float | None = None, decode_timeout_s: float | None = None,
+                 keep_decoders_s: float = 0.0) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
@@ -123,6 +127,16 @@ class Indexer:
         self.retry_incomplete_s = retry_incomplete_s
         self.save_every_s = save_every_s
         self.last_save = time.monotonic()
+        if decode_timeout_s is None:
+            decode_timeout_s = _env_seconds("PHOTOFIND_DECODE_TIMEOUT_S", DEFAULT_TIMEOUT_S)
+        # decoder processes: started on first use; closed after each run, or (watch, the
+        # GUI: keep_decoders_s > 0) kept that long between runs and closed by close()
+        self.keep_decoders_s = keep_decoders_s
+        self.decoders = DecoderPool(decode_timeout_s, idle_exit_s=keep_decoders_s)
+
+    def close(self) -> None:
+        """Stop the decoder processes (they also stop on their own when idle or orphaned)."""
+        self.decoders.close()
 
     # --- the whole run -------------------------------------------------------------
 
@@ -132,6 +146,14 @@ class Indexer:
         them). `renames` are (old, new) paths the file watcher saw renamed: rows follow
         them at the cost of a `stat` when the file there is unchanged. `save=False` leaves
         saving the vector index to the caller (`save_if_due`)."""
+        try:
+            return self._run(roots, scopes, renames, save)
+        finally:
+            if self.keep_decoders_s <= 0:
+                self.decoders.close()
+
+    def _run(self, roots: Iterable[str], scopes: Iterable[str] | None,
+             renames: Iterable[tuple[str, str]], save: bool) -> IndexReport:
         started = time.perf_counter()
         cpu_started = time.process_time()  # every thread of this process: decode + embed
         report = IndexReport()
@@ -258,7 +280,8 @@ class Indexer:
                     report.unchanged += 1
                     continue
                 failure = failures.get(item.path) if k is None else None
-                if failure and failure[0] == item.size and failure[1] == item.mtime_ns:
+                if failure and failure[0] == item.size and failure[1] == item.mtime_ns \
+                        and not _readable_again(item.path, failure[2]):
                     report.failed.append({"path": item.path, "reason": failure[2]})
                     continue
                 if settle_ns is not None and abs(now_ns - item.mtime_ns) < settle_ns:
@@ -323,6 +346,8 @@ class Indexer:
             finally:
                 for future in in_flight:
                     future.cancel()
+                if in_flight:  # stopped or failing: interrupt decodes still running
+                    self.decoders.close()
 
     def _prepare(self, job: Job, reusable: dict[str, int]) -> Prepared:
         """Runs in a worker thread: read once, hash, then reuse or decode + preprocess."""
@@ -337,12 +362,15 @@ class Indexer:
             if job.kind == "new" and result.hash in reusable:
                 result.reuse_id = reusable[result.hash]
             else:
-                decoded = decode(data, self.embedder.image_size)
+                decoded = self.decoders.decode(data, self.embedder.image_size,
+                                               os.path.basename(job.path))
                 result.tensor = self.embedder.preprocess(decoded.image)
                 result.width, result.height = decoded.width, decoded.height
                 result.format, result.taken = decoded.format, decoded.taken
         except NotAnImage as exc:
             result.error = str(exc)
+        except DecoderPoolClosed:  # the run is stopping: this file is looked at next time
+            result.deferred = time.time()
         except Exception as exc:  # a decoder bug must fail this file, not the run
             result.error = f"unexpected error while decoding ({type(exc).__name__}: {exc})"
         if result.error is not None and not os.path.lexists(job.path):
@@ -430,6 +458,20 @@ class Indexer:
         if photo is None or os.path.lexists(photo.path):
             return False
         return self._root_online(photo.root)
+
+
+def _readable_again(path: str, reason: str) -> bool:
+    """A file that failed for its permissions is retried once they allow reading it: a
+    chmod changes neither its size nor its mtime."""
+    return reason.startswith(PERMISSION_DENIED) and os.access(path, os.R_OK)
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def root_online(root: str, catalog: Catalog) -> bool:

@@ -237,7 +237,7 @@ class LibraryWorker:
                 workers=self.workers, batch_size=self.batch_size, on_progress=self._progress,
                 should_stop=lambda: self._stop.is_set() or self._paused.is_set(),
                 settle_s=self.settle_s, retry_incomplete_s=self.retry_incomplete_s,
-                save_every_s=self.save_every_s,
+                save_every_s=self.save_every_s, keep_decoders_s=60.0,
             )
             self._start_watcher()
             for root in self._writer.catalog.roots():
@@ -471,6 +471,8 @@ class LibraryWorker:
         except Exception as exc:  # the catalog has it all; the next start catches up
             self.on_error(f"could not save the vector index ({exc}); it is rebuilt on next start")
         finally:
+            if self._indexer is not None:
+                self._indexer.close()
             self._writer.close()
             with self._commands_lock:
                 commands, self._commands = self._commands, []
