@@ -19,3 +19,44 @@ class NotAnImage(PhotofindError):
 
 class CatalogCorrupt(PhotofindError):
     """The catalog database is damaged; it is kept as it is and never silently replaced."""
+
+
+
+class DiskFull(PhotofindError):
+    """The data directory could not be written: its disk is full, hit a size limit, or
+    failed (an I/O error, a file system gone read-only)."""
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """"full" for ENOSPC, EDQUOT, EFBIG or SQLite's SQLITE_FULL; "io" for EIO, EROFS or
+    SQLite's SQLITE_IOERR/SQLITE_READONLY (SQLite reports EFBIG as an I/O error too);
+    None for anything else."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return "full"
+        return "io" if exc.errno in (errno.EIO, errno.EROFS) else None
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+            return "full"
+        if code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY) or "disk I/O error" in str(exc):
+            return "io"
+    return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return write_failure(exc) is not None
+
+
+def disk_full(folder: object, exc: BaseException) -> DiskFull:
+    """The one-line message for `write_failure(exc)`: what happened, and what to do."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if write_failure(exc) == "full":
+        return DiskFull(f"the disk holding photofind's data folder {folder} is full ({detail}); "
+                        "free some space there and index again: photos indexed so far are kept")
+    return DiskFull(f"photofind could not write to its data folder {folder} ({detail}); check "
+                    "that its disk has free space and works, then index again: photos indexed "
+                    "so far are kept")

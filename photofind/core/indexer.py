@@ -37,7 +37,7 @@ from photofind.core.catalog import Catalog, NewPhoto, is_within
 from photofind.core.decode import PERMISSION_DENIED, content_hash, read_file
 from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
-from photofind.core.errors import NotAnImage, PhotofindError
+from photofind.core.errors import NotAnImage, PhotofindError, disk_full, is_disk_full
 from photofind.core.vectorindex import VectorIndex
 
 
@@ -148,6 +148,11 @@ class Indexer:
         saving the vector index to the caller (`save_if_due`)."""
         try:
             return self._run(roots, scopes, renames, save)
+        except Exception as exc:
+            failure = self._write_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from None
         finally:
             if self.keep_decoders_s <= 0:
                 self.decoders.close()
@@ -212,8 +217,21 @@ class Indexer:
         return report
 
     def save(self) -> None:
-        self.vectors.save(self.catalog)
+        try:
+            self.vectors.save(self.catalog)
+        except Exception as exc:
+            raise self._write_failure(exc) from None
         self.last_save = time.monotonic()
+
+    def _write_failure(self, exc: Exception) -> Exception:
+        """A full or failing disk becomes one clear DiskFull; anything else stays as it is.
+        A commit that failed for want of space leaves its transaction open: it is rolled
+        back, so nothing of that batch is kept (the vector index only follows commits)."""
+        if not is_disk_full(exc):
+            return exc
+        if self.catalog.conn.in_transaction:
+            self.catalog.conn.rollback()
+        return disk_full(self.catalog.path.parent, exc)
 
     def save_if_due(self) -> bool:
         """Save the vector index when it changed and `save_every_s` has passed since the

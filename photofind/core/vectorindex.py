@@ -179,10 +179,14 @@ class VectorIndex:
         name = f"vectors-{self.seq}-{os.getpid()}.usearch"
         target = self.folder / name
         tmp = self.folder / (name + ".tmp")
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:  # e.g. the disk is full: leave no half file taking space
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target)
         _fsync_dir(self.folder)
         state = IndexState(name, self.model, self.dim, len(self.index), self.seq, checksum(data))

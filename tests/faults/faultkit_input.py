@@ -153,7 +153,8 @@ def wait_for(condition, timeout: float = 60.0, every: float = 0.05, what: str = 
 # --- small file systems ---------------------------------------------------------------------------
 
 def _can_mount() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0 and sys.platform.startswith("linux")
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and sys.platform.startswith("linux") \
+        and not os.environ.get("FAULTKIT_NO_MOUNT")  # to try the fallbacks
 
 
 @contextlib.contextmanager
