@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -106,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
         return 130
+    except sqlite3.DatabaseError as exc:  # damage found while working, not when opening
+        from photofind.core.catalog import damaged, is_corrupt
+
+        if not is_corrupt(exc):
+            raise
+        print(f"photofind: error: {damaged(data.catalog, exc)}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `photofind search … | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -306,8 +314,10 @@ def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if worker.failure is not None:
-        if isinstance(worker.failure, PhotofindError):
-            raise worker.failure
+        from photofind.core.catalog import is_corrupt
+
+        if isinstance(worker.failure, PhotofindError) or is_corrupt(worker.failure):
+            raise worker.failure  # a damaged catalog: main() says what to do
         raise PhotofindError(f"watching stopped: {type(worker.failure).__name__}: "
                              f"{worker.failure}")
     note("stopped; everything indexed so far is kept")

@@ -11,6 +11,7 @@ records the last `seq` it holds can catch up with the catalog cheaply.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -21,7 +22,7 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from photofind.core.errors import CatalogCorrupt
+from photofind.core.errors import CatalogCorrupt, PhotofindError
 
 migrations = Migrations("photofind")
 
@@ -150,7 +151,7 @@ class Catalog:
                 catalog.backup(backups / f"catalog-before-{pending[0].name}-{int(time.time())}.db")
             migrations.apply(catalog.db)
         except sqlite3.DatabaseError as exc:
-            raise _corrupt(path, exc) from None
+            raise open_error(path, exc) from None
         if os.name == "posix":
             os.chmod(path, 0o600)
         return catalog
@@ -169,19 +170,26 @@ class Catalog:
                     "run 'photofind index' once to upgrade it"
                 )
         except sqlite3.DatabaseError as exc:
-            raise _corrupt(path, exc) from None
+            raise open_error(path, exc) from None
         return catalog
 
     def close(self) -> None:
         self.conn.close()
 
     def backup(self, target: Path) -> None:
+        """A consistent copy of the catalog at `target`, which appears only once complete
+        (a crash mid-copy must not leave a half copy that looks like a backup)."""
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        dest = sqlite3.connect(target)
+        tmp = target.with_name(target.name + ".part")
+        tmp.unlink(missing_ok=True)
+        dest = sqlite3.connect(tmp)
         try:
             self.conn.backup(dest)
         finally:
             dest.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -422,9 +430,66 @@ def is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _corrupt(path: Path, exc: Exception) -> CatalogCorrupt:
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """True when SQLite says the catalog's bytes are damaged (not: locked, full, missing)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return True
+    # photofind stores only valid UTF-8, so text that is not is damage too
+    return str(exc).startswith("Could not decode to UTF-8")
+
+
+def open_error(path: Path, exc: sqlite3.DatabaseError) -> PhotofindError:
+    if is_corrupt(exc):
+        return damaged(path, exc)
+    return PhotofindError(f"could not open the catalog {path} ({exc})")
+
+
+def damaged(path: Path, exc: BaseException) -> CatalogCorrupt:
+    """The error for a damaged catalog, after keeping a copy of it (once) in backups/.
+    The catalog itself is never changed or replaced: only the person decides that."""
+    folder = path.parent
+    kept = _keep_damaged_copy(path)
+    where = f"kept a copy in {kept}" if kept else "could not make a copy of it"
+    earlier = sorted((folder / "backups").glob("catalog-before-*.db"))
+    restore = (f", or copy {earlier[-1]} (made before the last upgrade) to {path}"
+               if earlier else "")
     return CatalogCorrupt(
-        f"the catalog {path} is damaged ({exc}); it was left untouched. "
-        f"Move it aside to start a fresh index, or restore a copy from {path.parent / 'backups'}"
+        f"the catalog {path} is damaged ({_first_line(exc)}); photofind changed nothing and "
+        f"{where}. To start again, delete {path.name}, {path.name}-wal and {path.name}-shm "
+        f"from {folder} and run 'photofind index' with your photo folders{restore}"
     )
+
+
+def _keep_damaged_copy(path: Path) -> Path | None:
+    """Copy a damaged catalog (and its WAL) to backups/catalog-damaged-<mtime>.db, once per
+    state of the file; returns the copy."""
+    try:
+        st = path.stat()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(st.st_mtime))
+        target = path.parent / "backups" / f"catalog-damaged-{stamp}-{st.st_size}.db"
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for suffix in ("-wal", ""):  # the WAL first: the .db's appearance means complete
+            source = path.with_name(path.name + suffix)
+            if suffix and not source.exists():
+                continue
+            tmp = target.with_name(f"{target.name}{suffix}.part")
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target.with_name(target.name + suffix))
+        return target
+    except OSError:
+        return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
