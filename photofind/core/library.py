@@ -277,13 +277,26 @@ class Searcher:
     def _nearest(self, vector, limit: int) -> list[Result]:
         self.refresh()
         want = max(1, limit)
+        results = self._lookup(vector, want)
+        if results is None:
+            # the index held photos deleted (or re-embedded by another model) since it was
+            # loaded: drop them, so they cannot take the place of real results
+            self.vectors.drop_stale(self.catalog)
+            results = self._lookup(vector, want, strict=False)
+        return results
+
+    def _lookup(self, vector, want: int, strict: bool = True) -> list[Result] | None:
+        """The `want` nearest photos. A candidate no longer cataloged for this model makes a
+        strict lookup return None; otherwise it is skipped."""
         ids, scores = self.vectors.search(vector, want * 2 + 16)
         photos = self.catalog.photos(int(i) for i in ids)
         results = []
         for key, score in zip(ids, scores, strict=True):
             photo = photos.get(int(key))
             if photo is None or photo.model != self.model:
-                continue  # removed, or re-embedded by another model since the index was saved
+                if strict:
+                    return None
+                continue
             results.append(Result(photo.id, photo.path, float(score), photo.width, photo.height,
                                   photo.taken, photo.size, photo.format))
             if len(results) == want:
@@ -297,20 +310,25 @@ def status(data_dir: DataDir) -> dict:
         return {"roots": [], "photos": 0, "failed": 0, "model": None, "offline_roots": [],
                 "data_dir": str(data_dir.root), "indexing": False}
     try:
-        spec = active_spec(catalog)
-        model_id = spec.model_id() if spec else None
-        state = read_state(catalog)
-        roots = catalog.roots()
-        return {
-            "roots": roots,
-            "photos": catalog.count_photos(),
-            "failed": catalog.count_failures(),
-            "model": str(spec) if spec else None,
-            "offline_roots": [r for r in roots if not os.path.isdir(r)],
-            "searchable": catalog.count_photos(model_id) if model_id else 0,
-            "index_vectors": state.count if state else 0,
-            "data_dir": str(data_dir.root),
-            "indexing": locking.is_held(data_dir.lock),
-        }
+        with catalog.db.atomic():  # one snapshot: counts that agree while a writer commits
+            return _status(catalog, data_dir)
     finally:
         catalog.close()
+
+
+def _status(catalog: Catalog, data_dir: DataDir) -> dict:
+    spec = active_spec(catalog)
+    model_id = spec.model_id() if spec else None
+    state = read_state(catalog)
+    roots = catalog.roots()
+    return {
+        "roots": roots,
+        "photos": catalog.count_photos(),
+        "failed": catalog.count_failures(),
+        "model": str(spec) if spec else None,
+        "offline_roots": [r for r in roots if not os.path.isdir(r)],
+        "searchable": catalog.count_photos(model_id) if model_id else 0,
+        "index_vectors": state.count if state else 0,
+        "data_dir": str(data_dir.root),
+        "indexing": locking.is_held(data_dir.lock),
+    }
