@@ -180,8 +180,9 @@ class Catalog:
         """A consistent copy of the catalog at `target`, which appears only once complete
         (a crash mid-copy must not leave a half copy that looks like a backup)."""
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in target.parent.glob("catalog-before-*.part"):  # a crash's leftovers
+            stale.unlink(missing_ok=True)
         tmp = target.with_name(target.name + ".part")
-        tmp.unlink(missing_ok=True)
         dest = sqlite3.connect(tmp)
         try:
             self.conn.backup(dest)
