@@ -81,6 +81,7 @@ def decode(data: bytes, min_side: int) -> Decoded:
         raise NotAnImage("the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data": noise, not news
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             fmt = img.format or "?"
@@ -110,7 +111,8 @@ def decode(data: bytes, min_side: int) -> Decoded:
             Image.DecompressionBombWarning) as exc:
         raise NotAnImage(_reason(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, TypeError,
-            IndexError, KeyError, ZeroDivisionError, struct.error) as exc:
+            IndexError, KeyError, ZeroDivisionError, struct.error,
+            RuntimeError) as exc:  # pillow-heif: RuntimeError("Memory allocation error…")
         raise NotAnImage(_reason(exc)) from None
     return Decoded(rgb, width, height, "JPEG" if fmt == "MPO" else fmt, taken)
 
@@ -180,9 +182,15 @@ def _reason(exc: BaseException) -> str:
         return "not a recognised image file (damaged, or not an image)"
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
         return "image is too large to decode safely (decompression bomb limit)"
-    text = str(exc).strip().splitlines()
-    detail = text[0][:200] if text else type(exc).__name__
+    detail = one_line(str(exc)) or type(exc).__name__
     if "truncated" in detail.lower():
         return detail if detail.startswith("image file is truncated") \
             else f"image file is truncated ({detail})"
     return f"image could not be decoded ({detail})"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """The first non-empty line of `text`, at most `limit` characters: failure reasons are
+    stored and shown as one line."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else ""

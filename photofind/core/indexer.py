@@ -34,7 +34,7 @@ import numpy as np
 
 from photofind.core import scanner
 from photofind.core.catalog import Catalog, NewPhoto, is_within
-from photofind.core.decode import PERMISSION_DENIED, content_hash, read_file
+from photofind.core.decode import PERMISSION_DENIED, one_line
 from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError, disk_full, is_disk_full
@@ -331,6 +331,7 @@ class Indexer:
         total = len(jobs)
         if not total:
             return
+        self.decoders.prestart(min(self.workers, total))  # they start while the model loads
         self.embedder.image_size  # noqa: B018  # a lazily loaded model loads here, not in a worker
         done = 0
         self.on_progress(Progress("indexing", 0, total))
@@ -371,17 +372,25 @@ class Indexer:
         """Runs in a worker thread: read once, hash, then reuse or decode + preprocess."""
         t0 = time.perf_counter()
         result = Prepared(job)
-        try:
-            data = read_file(job.path)
-            if self.settle_s is not None and self._changed_since_scan(job, data):
+        def wanted(digest: str, size: int) -> bool:
+            if self.settle_s is not None and self._changed_since_scan(job, size):
                 result.deferred = time.time() + self.settle_s
-                return result
-            result.hash = content_hash(data)
-            if job.kind == "new" and result.hash in reusable:
-                result.reuse_id = reusable[result.hash]
-            else:
-                decoded = self.decoders.decode(data, self.embedder.image_size,
-                                               os.path.basename(job.path))
+                return False
+            result.hash = digest
+            if job.kind == "new" and digest in reusable:
+                result.reuse_id = reusable[digest]
+                return False
+            return True
+
+        try:
+            # read once in a decoder process: hashed there; decoded there unless a known
+            # photo has the same content (a move or a copy) or the file is still changing
+            # (asked first only where the answer may be no: a watched file that may still
+            # change, a new file that may be a known photo's copy; else decoded at once)
+            ask = self.settle_s is not None or (job.kind == "new" and bool(reusable))
+            _digest, _size, decoded = self.decoders.decode_file(
+                job.path, self.embedder.image_size, wanted, ask=ask)
+            if decoded is not None:
                 result.tensor = self.embedder.preprocess(decoded.image)
                 result.width, result.height = decoded.width, decoded.height
                 result.format, result.taken = decoded.format, decoded.taken
@@ -390,7 +399,8 @@ class Indexer:
         except DecoderPoolClosed:  # the run is stopping: this file is looked at next time
             result.deferred = time.time()
         except Exception as exc:  # a decoder bug must fail this file, not the run
-            result.error = f"unexpected error while decoding ({type(exc).__name__}: {exc})"
+            result.error = (f"unexpected error while decoding ({type(exc).__name__}: "
+                            f"{one_line(str(exc))})")
         if result.error is not None and not os.path.lexists(job.path):
             result.error, result.vanished = None, True
         if result.error is not None and self.settle_s is not None:
@@ -404,12 +414,12 @@ class Indexer:
         return result
 
     @staticmethod
-    def _changed_since_scan(job: Job, data: bytes) -> bool:
+    def _changed_since_scan(job: Job, size_read: int) -> bool:
         try:
             st = os.stat(job.path)
         except OSError:
             return True
-        return not (len(data) == st.st_size == job.size and st.st_mtime_ns == job.mtime_ns)
+        return not (size_read == st.st_size == job.size and st.st_mtime_ns == job.mtime_ns)
 
     def _flush(self, batch: list[Prepared], gone: dict[int, tuple[str, str]],
                report: IndexReport, timings: dict[str, float]) -> None:
