@@ -349,3 +349,8 @@ def _png_bad_idat_crc(data: bytes) -> bytes:
     length = int.from_bytes(data[at:at + 4], "big")
     crc = at + 8 + length
     return data[:crc] + bytes(4) + data[crc + 4:]
+
+
+# The image tower's backend is not what these tests are about: torch spares each fresh data
+# directory the one-off ONNX export (~10 s here) that `--backend auto` would do first.
+TORCH = ("--backend", "torch")

@@ -10,6 +10,7 @@ import threading
 
 from faultkit_input import (
     INDEXED,
+    TORCH,
     check_data_dir,
     failure_stamps,
     failures,
@@ -43,7 +44,7 @@ def test_bad_input_zoo(cli, tmp_path, tiny_model, monkeypatch):
     save(picture(70), root / "vanishing.jpg", quality=90)
     vanished = _vanish_after_listing(monkeypatch, {"vanishing.jpg"})
 
-    report = cli.json("index", root, "--model", tiny_model, "--backend", "torch")
+    report = cli.json("index", root, "--model", tiny_model, *TORCH)
     failed = {f["path"]: f["reason"] for f in report["failed"]}
     indexed = check_data_dir(cli.data_dir)["paths"]
     for name, (path, expect, word) in zoo.items():
@@ -79,7 +80,7 @@ def test_bad_input_zoo(cli, tmp_path, tiny_model, monkeypatch):
     # a second run reads none of them again
     monkeypatch.undo()
     stamps = failure_stamps(cli.data_dir)
-    again = cli.json("index", root)
+    again = cli.json("index", root, *TORCH)
     assert {f["path"]: f["reason"] for f in again["failed"]} == failed
     assert again["embedded"] == 0 and again["added"] == 0
     assert failure_stamps(cli.data_dir) == stamps
@@ -87,12 +88,12 @@ def test_bad_input_zoo(cli, tmp_path, tiny_model, monkeypatch):
     # one bad file changes (still bad): only it is read again; repaired: it is indexed
     truncated = root / "zoo" / "truncated.jpg"
     truncated.write_bytes(truncated.read_bytes()[:-100])
-    third = cli.json("index", root)
+    third = cli.json("index", root, *TORCH)
     new_stamps = failure_stamps(cli.data_dir)
     assert [p for p in stamps if new_stamps[p] != stamps[p]] == [str(truncated)]
     assert third["embedded"] == 0 and len(third["failed"]) == len(failed)
     save(picture(71), truncated, quality=90)
-    fourth = cli.json("index", root)
+    fourth = cli.json("index", root, *TORCH)
     assert fourth["added"] == 1 and str(truncated) not in failures(cli.data_dir)
     assert check_data_dir(cli.data_dir)["photos"] == len(indexed) + 1
 
@@ -101,11 +102,11 @@ def test_known_photo_vanishing_before_its_read_is_removed_not_failed(cli, tmp_pa
                                                                    monkeypatch):
     root = tmp_path / "Pictures"
     files = make_library(root, count=1)
-    cli.json("index", root, "--model", tiny_model, "--backend", "torch")
+    cli.json("index", root, "--model", tiny_model, *TORCH)
     target = files["png"]
     os.utime(target, ns=(1, 1))  # changed: it will be read again
     _vanish_after_listing(monkeypatch, {target.name})
-    report = cli.json("index", root)
+    report = cli.json("index", root, *TORCH)
     assert report["removed"] == 1 and report["failed"] == []
     assert str(target) not in check_data_dir(cli.data_dir)["paths"]
     assert failures(cli.data_dir) == {}
@@ -115,7 +116,7 @@ def test_file_changing_while_being_read(cli, tmp_path, tiny_model):
     """A photo rewritten over and over during a run (a slow sync, an editor saving): the run
     finishes, and once the file is left alone the next run indexes its final content."""
     root = tmp_path / "Pictures"
-    make_library(root, count=20)
+    make_library(root, count=6)
     changing = save(picture(80), root / "changing.jpg", quality=90)
     versions = [changing.read_bytes(), (root / "2023" / "beach.jpg").read_bytes()[:5000],
                 save(picture(81, (640, 480)), tmp_path / "v3.jpg").read_bytes()]
@@ -133,15 +134,15 @@ def test_file_changing_while_being_read(cli, tmp_path, tiny_model):
     writer = threading.Thread(target=rewrite, daemon=True)
     writer.start()
     try:
-        report = cli.json("index", root, "--model", tiny_model, "--backend", "torch")
+        report = cli.json("index", root, "--model", tiny_model, *TORCH)
     finally:
         stop.set()
         writer.join()
-    assert report["added"] >= 20
+    assert report["added"] >= 14
     for f in report["failed"]:
         assert f["path"] == str(changing) and "\n" not in f["reason"]
     save(picture(82), changing, quality=90)
-    again = cli.json("index", root)
+    again = cli.json("index", root, *TORCH)
     assert again["failed"] == [] and str(changing) not in failures(cli.data_dir)
     hit = cli.json("similar", changing, "--limit", 1)["results"][0]
     assert hit["path"] == str(changing) and hit["score"] >= 0.99
@@ -174,7 +175,7 @@ def test_unreadable_files_and_folders(tmp_path, tiny_model):
     os.chmod(locked, 0o000)
 
     def index():
-        done = photofind(data, "index", lib, "--model", tiny_model, "--backend", "torch",
+        done = photofind(data, "index", lib, "--model", tiny_model, *TORCH,
                          "--json", preexec_fn=_without_root_overrides())
         assert done.returncode == 0, done.stderr
         return {f["path"]: f["reason"] for f in json.loads(done.stdout)["failed"]}
@@ -184,9 +185,6 @@ def test_unreadable_files_and_folders(tmp_path, tiny_model):
         assert failed.get(str(secret), "").startswith("permission denied"), failed
         assert "could not be read" in failed.get(str(locked), ""), failed
         assert len(failed) == 2 and failures(data) == failed
-        stamps = failure_stamps(data)
-        assert index() == failed  # unchanged and still unreadable: not read again
-        assert failure_stamps(data)[str(secret)] == stamps[str(secret)]
         # readable again (a chmod changes neither size nor mtime): indexed on the next run
         os.chmod(secret, 0o644)
         os.chmod(locked, 0o755)

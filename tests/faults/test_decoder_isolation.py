@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from faultkit_input import check_data_dir, failure_stamps, failures
+from faultkit_input import TORCH, check_data_dir, failure_stamps, failures
 from imagezoo import make_library, picture, save
 
 TIMEOUT_S = 3
@@ -32,7 +32,7 @@ def test_crash_and_hang_fail_alone_and_are_not_retried(cli, tmp_path, tiny_model
     hang = save(picture(502), root / "odd" / "scan__hang__.jpg", quality=90)
 
     started = time.monotonic()
-    report = cli.json("index", root, "--model", tiny_model, "--backend", "torch")
+    report = cli.json("index", root, "--model", tiny_model, *TORCH)
     assert time.monotonic() - started < 120
     assert report["added"] == len(good)  # everything else is indexed, in this same run
     reasons = {f["path"]: f["reason"] for f in report["failed"]}
@@ -48,19 +48,19 @@ def test_crash_and_hang_fail_alone_and_are_not_retried(cli, tmp_path, tiny_model
     # not retried while unchanged: no decode, no waiting for the timeout again
     stamps = failure_stamps(cli.data_dir)
     started = time.monotonic()
-    again = cli.json("index", root)
+    again = cli.json("index", root, *TORCH)
     assert time.monotonic() - started < TIMEOUT_S
     assert {f["path"] for f in again["failed"]} == {str(crash), str(hang)}
     assert again["embedded"] == 0 and failure_stamps(cli.data_dir) == stamps
 
     # a changed file is tried again; renamed to an ordinary name it indexes
     save(picture(503), crash, quality=80)
-    third = cli.json("index", root)
+    third = cli.json("index", root, *TORCH)
     assert [f["path"] for f in third["failed"]] == [str(crash), str(hang)]
     assert failure_stamps(cli.data_dir)[str(crash)] != stamps[str(crash)]
     fine = crash.with_name("camera.jpg")
     os.rename(crash, fine)
-    fourth = cli.json("index", root)
+    fourth = cli.json("index", root, *TORCH)
     assert fourth["added"] == 1 and [f["path"] for f in fourth["failed"]] == [str(hang)]
     hit = cli.json("similar", fine, "--limit", 1)["results"][0]
     assert hit["path"] == str(fine) and hit["score"] >= 0.99

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from faultkit_input import (
+    TORCH,
     check_data_dir,
     failures,
     fill,
@@ -42,14 +43,14 @@ def test_disk_full_while_indexing_then_resume(tmp_path, tiny_model, cli):
     with tmpfs(small, 8 * 1024) as mounted:
         data = small / "data"
         cli.data_dir = data
-        cli.json("index", root, "--model", tiny_model, "--backend", "torch")
+        cli.json("index", root, "--model", tiny_model, *TORCH)
         _more_photos(root, 160)
         if mounted:
             filler = fill(small, leave_kb=48)
-            done = photofind(data, "index", root, "--backend", "torch", "--json")
+            done = photofind(data, "index", root, *TORCH, "--json")
         else:
             used = sum(f.stat().st_size for f in data.iterdir() if f.is_file())
-            done = photofind(data, "index", root, "--backend", "torch", "--json",
+            done = photofind(data, "index", root, *TORCH, "--json",
                              preexec_fn=limit_file_size(used + 48 * 1024))
         assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
         _assert_disk_message(one_line_error(done.stderr))
@@ -60,7 +61,7 @@ def test_disk_full_while_indexing_then_resume(tmp_path, tiny_model, cli):
 
         if mounted:
             filler.unlink()  # space returns
-        report = cli.json("index", root, "--backend", "torch")
+        report = cli.json("index", root, *TORCH)
         assert report["failed"] == []
         assert report["added"] + sound["photos"] == len(files) + 160
         assert check_data_dir(data)["photos"] == len(files) + 160
