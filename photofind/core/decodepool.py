@@ -139,7 +139,8 @@ _START_LOCK = threading.Lock()
 
 
 class _Worker:
-    def __init__(self, ctx, idle_exit_s: float) -> None:
+    def __init__(self, ctx, idle_exit_s: float, generation: int) -> None:
+        self.generation = generation
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, idle_exit_s),
                                    name="photofind-decoder", daemon=True)
@@ -198,7 +199,7 @@ class DecoderPool:
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
-        self._closed = False
+        self._generation = 0  # close() starts a new one: older workers' callers stop
         self.crashes = 0  # worker deaths seen (for tests and logs)
 
     def prestart(self, count: int) -> None:
@@ -206,11 +207,10 @@ class DecoderPool:
         work, such as loading the model, instead of delaying the first photos."""
         with self._lock:
             missing = count - len(self._idle) - len(self._busy)
-            if self._closed or missing <= 0:
-                return
-        started = [_Worker(self._ctx, self.idle_exit_s) for _ in range(missing)]
-        with self._lock:
-            self._idle.extend(started)
+            generation = self._generation
+        started = [_Worker(self._ctx, self.idle_exit_s, generation) for _ in range(missing)]
+        for worker in started:
+            self._give_back(worker)
 
     def decode_file(self, path: str, min_side: int, wanted: Callable[[str, int], bool],
                     ask: bool = True) -> tuple[str, int, Decoded | None]:
@@ -220,8 +220,8 @@ class DecoderPool:
         DecoderPoolClosed when `close()` interrupted it. The file's bytes never travel
         between processes; only the small decoded image does.
 
-        `ask=False` saves a round trip between the processes (~3 ms a photo on a busy
-        machine) where the answer is almost surely yes: the worker decodes straight away
+        `ask=False` saves a round trip between the processes where the answer is almost
+        surely yes: the worker decodes straight away
         and `wanted` is asked afterwards (a no drops the decoded image)."""
         def converse(worker: _Worker):
             self._send(worker, ("file", path, min_side, ask))
@@ -256,20 +256,17 @@ class DecoderPool:
         """Stop every worker, also those decoding now (their callers get DecoderPoolClosed).
         The pool can be used again afterwards."""
         with self._lock:
-            self._closed = True
+            self._generation += 1
             workers = self._idle + list(self._busy)
             self._idle = []
         for worker in workers:
             worker.kill()
-        with self._lock:
-            self._closed = False
 
     # --- inside ----------------------------------------------------------------------
 
     def _take(self) -> _Worker:
         with self._lock:
-            if self._closed:
-                raise DecoderPoolClosed()
+            generation = self._generation
             now = time.monotonic()
             while self._idle:
                 worker = self._idle.pop()
@@ -278,7 +275,7 @@ class DecoderPool:
                     self._busy.add(worker)
                     return worker
                 worker.kill()
-        worker = _Worker(self._ctx, self.idle_exit_s)
+        worker = _Worker(self._ctx, self.idle_exit_s, generation)
         with self._lock:
             self._busy.add(worker)
         return worker
@@ -287,10 +284,11 @@ class DecoderPool:
         worker.last_used = time.monotonic()
         with self._lock:
             self._busy.discard(worker)
-            if self._closed:
-                worker.kill()
-            else:
+            current = worker.generation == self._generation
+            if current:
                 self._idle.append(worker)
+        if not current:  # closed meanwhile
+            worker.kill()
 
     def _discard(self, worker: _Worker) -> None:
         with self._lock:
@@ -305,9 +303,10 @@ class DecoderPool:
             try:
                 kind, value = converse(worker)
             except _Crashed:
-                why = worker.death() if not self._closed else ""
+                closed = worker.generation != self._generation
+                why = "" if closed else worker.death()
                 self._discard(worker)
-                if self._closed:
+                if closed:
                     raise DecoderPoolClosed() from None
                 self.crashes += 1
                 if attempt == 2:
@@ -315,7 +314,7 @@ class DecoderPool:
                 continue
             except _TimedOut:
                 self._discard(worker)
-                if self._closed:
+                if worker.generation != self._generation:
                     raise DecoderPoolClosed() from None
                 raise NotAnImage(
                     f"decoding took longer than {self.timeout_s:g} s; photofind gave up on "

@@ -349,7 +349,11 @@ class Indexer:
                         in_flight.append(pool.submit(self._prepare, job, reusable))
                     if not in_flight:
                         break
-                    prepared = in_flight.popleft().result()
+                    prepared = self._next_prepared(in_flight[0])
+                    if prepared is None:  # told to stop while waiting for a slow file
+                        report.stopped = True
+                        break
+                    in_flight.popleft()
                     timings["decode"] += prepared.seconds
                     batch.append(prepared)
                     if self.should_stop():  # abandon this batch: nothing of it is written
@@ -367,6 +371,16 @@ class Indexer:
                     future.cancel()
                 if in_flight:  # stopped or failing: interrupt decodes still running
                     self.decoders.close()
+
+    def _next_prepared(self, future: Future[Prepared]) -> Prepared | None:
+        """The next prepared file, in order; None when told to stop meanwhile (a file can
+        take up to the decode timeout, and stopping must not wait for it)."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except TimeoutError:
+                if self.should_stop():
+                    return None
 
     def _prepare(self, job: Job, reusable: dict[str, int]) -> Prepared:
         """Runs in a worker thread: read once, hash, then reuse or decode + preprocess."""

@@ -114,3 +114,33 @@ def test_decoder_processes_never_load_torch(tmp_path):
     finally:
         pool.close()
     assert _decoder_children() == []
+
+
+def test_stopping_while_a_file_hangs_is_prompt_and_records_nothing(tmp_path, tiny_model,
+                                                                   data_dir, monkeypatch):
+    """Cancel (the GUI's button, Ctrl-C in watch) while the decoder hangs on a file: the
+    run stops within seconds, not after the 60 s timeout, and the file is not marked as
+    failed (it was never given its chance)."""
+    import threading
+
+    from photofind.core.datadir import DataDir
+    from photofind.core.embedder import ModelSpec
+    from photofind.core.library import Writer
+
+    monkeypatch.setenv("PHOTOFIND_TEST_DECODER_FAULTS", "1")
+    root = tmp_path / "Pictures"
+    save(picture(700), root / "a__hang__.jpg", quality=90)
+    make_library(root, count=2)
+    with Writer(DataDir(data_dir), "index") as writer:
+        writer.add_roots([str(root)])
+        writer.load_model(ModelSpec.parse(tiny_model), backend="torch")
+        stop = threading.Event()
+        timer = threading.Timer(3.0, stop.set)
+        timer.start()
+        started = time.monotonic()
+        report = writer.index(should_stop=stop.is_set, workers=2)
+        elapsed = time.monotonic() - started
+        timer.cancel()
+    assert report.stopped and elapsed < 30, elapsed
+    assert str(root / "a__hang__.jpg") not in failures(data_dir)
+    assert _decoder_children() == []
