@@ -164,31 +164,28 @@ def _without_root_overrides():
     return drop
 
 
-def test_unreadable_files_and_folders(tmp_path, tiny_model):
+def test_unreadable_files_and_folders(cli, tmp_path, tiny_model):
     lib = tmp_path / "Pictures"
     make_library(lib, count=0)
     secret = save(picture(90), lib / "secret.jpg", quality=90)
     locked = lib / "locked"
     save(picture(91), locked / "inside.jpg", quality=90)
-    data = tmp_path / "data"
+    data = cli.data_dir
     os.chmod(secret, 0o000)
     os.chmod(locked, 0o000)
 
-    def index():
-        done = photofind(data, "index", lib, "--model", tiny_model, *TORCH,
-                         "--json", preexec_fn=_without_root_overrides())
-        assert done.returncode == 0, done.stderr
-        return {f["path"]: f["reason"] for f in json.loads(done.stdout)["failed"]}
-
     try:
-        failed = index()
+        done = photofind(data, "index", lib, "--model", tiny_model, *TORCH, "--json",
+                         preexec_fn=_without_root_overrides())  # as a user, not as root
+        assert done.returncode == 0, done.stderr
+        failed = {f["path"]: f["reason"] for f in json.loads(done.stdout)["failed"]}
         assert failed.get(str(secret), "").startswith("permission denied"), failed
         assert "could not be read" in failed.get(str(locked), ""), failed
         assert len(failed) == 2 and failures(data) == failed
         # readable again (a chmod changes neither size nor mtime): indexed on the next run
         os.chmod(secret, 0o644)
         os.chmod(locked, 0o755)
-        assert index() == {}
+        assert cli.json("index", *TORCH)["failed"] == []
         assert {str(secret), str(locked / "inside.jpg")} <= check_data_dir(data)["paths"]
         assert failures(data) == {}
     finally:
