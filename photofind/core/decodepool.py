@@ -166,6 +166,13 @@ class _Worker:
             pass
         self.conn.close()
 
+    def stop_process(self) -> None:
+        """End the process without touching the pipe (safe from any thread)."""
+        try:
+            self.process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+
     def death(self) -> str:
         """Why the process ended, once it has: 'SIGSEGV', 'exit status 3'…"""
         self.process.join(10)
@@ -257,10 +264,16 @@ class DecoderPool:
         The pool can be used again afterwards."""
         with self._lock:
             self._generation += 1
-            workers = self._idle + list(self._busy)
+            idle, busy = self._idle, list(self._busy)
             self._idle = []
-        for worker in workers:
+        for worker in idle:
             worker.kill()
+        # A busy worker's pipe belongs to the thread talking to it: closing it from here
+        # could pull the descriptor from under that thread's poll (and the number be
+        # reused by the next pipe). End the process only; its thread sees the pipe close
+        # and discards the worker itself.
+        for worker in busy:
+            worker.stop_process()
 
     # --- inside ----------------------------------------------------------------------
 
