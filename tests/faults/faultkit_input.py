@@ -12,7 +12,6 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -137,17 +136,6 @@ def one_line_error(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line.startswith("photofind: error")]
     assert len(lines) == 1, stderr
     return lines[0]
-
-
-def wait_for(condition, timeout: float = 60.0, every: float = 0.05, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(every)
 
 
 # --- small file systems ---------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_crash_and_hang_fail_alone_and_are_not_retried(cli, tmp_path, tiny_model
 
 
 def test_watch_keeps_going_past_a_crashing_file(tmp_path, tiny_model, data_dir, monkeypatch):
-    from faultkit_input import wait_for
+    from watching import wait_for
 
     from photofind.core.datadir import DataDir
     from photofind.core.worker import LibraryWorker
@@ -85,7 +85,7 @@ def test_watch_keeps_going_past_a_crashing_file(tmp_path, tiny_model, data_dir, 
     worker.start()
     try:
         assert worker.wait_ready(60)
-        wait_for(lambda: bursts, what="the startup reconciliation")
+        wait_for(lambda: bursts, timeout=60, what="the startup reconciliation")
         crash = save(picture(601), root / "new" / "party__crash__.jpg", quality=90)
         wait_for(lambda: str(crash) in failures(data_dir), timeout=90,
                  what="the crashing file to be recorded as failed")

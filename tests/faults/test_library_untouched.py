@@ -11,8 +11,9 @@ import os
 import shutil
 import stat
 
-from faultkit_input import TORCH, check_data_dir, read_only_bind, tree_state, wait_for
+from faultkit_input import TORCH, check_data_dir, read_only_bind, tree_state
 from imagezoo import make_bad_files, make_library, picture, save
+from watching import wait_for
 
 from photofind.core.datadir import DataDir
 from photofind.core.worker import LibraryWorker
@@ -62,7 +63,7 @@ def test_library_is_never_touched(cli, tmp_path, tiny_model, monkeypatch):
         worker.start()
         try:
             assert worker.wait_ready(60)
-            wait_for(lambda: bursts, what="the startup reconciliation")
+            wait_for(lambda: bursts, timeout=60, what="the startup reconciliation")
             assert tree_state(root) == before and tree_state(card) == card_before
             os.rename(files["png"], root / "2023" / "renamed.png")
             renamed = tree_state(root)
