@@ -133,7 +133,7 @@ def emit_json(document: dict) -> None:
 
 def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
     from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Writer
+    from photofind.core.library import Writer, active_spec
     from photofind.progress import TerminalProgress
 
     if args.pretrained and not args.model:
@@ -143,6 +143,12 @@ def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
         roots = writer.add_roots(args.paths) if args.paths else writer.catalog.roots()
         if not roots:
             raise PhotofindError("no library folders yet: run 'photofind index FOLDER'")
+        demo_library = os.path.realpath(data.root / "demo-library")
+        if spec is None and active_spec(writer.catalog) == ModelSpec.demo() \
+                and any(root != demo_library for root in roots):
+            note("this data directory uses the demo model, which knows only the demo's "
+                 "shapes; for your own photos use a data directory of their own: "
+                 "photofind --data-dir ~/photofind-photos index FOLDER")
         writer.load_model(spec, device=args.device, backend=args.backend,
                           precision=args.precision, lazy=True)
         with TerminalProgress() as progress:

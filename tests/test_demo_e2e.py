@@ -82,3 +82,14 @@ def test_demo_refuses_a_library_indexed_with_another_model(cli, tmp_path, tiny_m
     cli.json("index", tmp_path / "Pictures", "--model", tiny_model)
     cli("demo", expect=1)
     assert "--data-dir" in cli.err and "demo" in cli.err
+
+
+def test_indexing_your_photos_after_the_demo_warns_about_its_model(cli, tmp_path):
+    from imagezoo import make_library
+
+    cli.json("demo", "--count", "5")
+    cli("index")  # the demo library alone: nothing to warn about
+    assert "demo model" not in cli.err
+    make_library(tmp_path / "Pictures", count=1)
+    cli("index", tmp_path / "Pictures")
+    assert "uses the demo model" in cli.err and "--data-dir" in cli.err
