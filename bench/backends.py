@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate  # noqa: E402
+from corpus import folder, generate  # noqa: E402
 from models import random_model  # noqa: E402
 from report import table, update_section  # noqa: E402
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=64)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    corpus = generate(Path("/tmp/pfbench/corpus-0-200"), 200, 0)
+    corpus = generate(folder(0, 200), 200, 0)
     files = sorted(p for p in corpus.rglob("*") if p.is_file())[: args.photos]
     rows = []
     cache = Path(tempfile.mkdtemp(prefix="pfbench-models-"))

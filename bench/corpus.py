@@ -12,7 +12,8 @@ upscale). The mix, in nested year/month/event folders:
         a quarter of them stored sideways with Orientation 6, as phones do
 - 6 %   small JPEG (640×480 to 1600×1200, e.g. messaging apps)
 - 9 %   PNG screenshots (1170×2532)
-- 5 %   12 MP HEIC (pillow-heif, x265 preset ultrafast)
+- 5 %   12 MP HEIC (pillow-heif, x265 preset ultrafast, quality 60: ~2.6 MB, what an
+        iPhone's 12 MP HEIC weighs; quality 85 made 8 MB files that took 0.65 s to decode)
 
 `generate` skips files that already exist, so a corpus is built once per (seed, count).
 """
@@ -145,7 +146,7 @@ def _make(args: tuple[Path, str, str, int, int]) -> int:
 
         pillow_heif.register_heif_opener()
         buf = io.BytesIO()
-        img.save(buf, "HEIF", quality=85, exif=exif.tobytes(),
+        img.save(buf, "HEIF", quality=60, exif=exif.tobytes(),
                  enc_params={"preset": "ultrafast"})  # x265 default: ~40 s a photo
     else:
         buf = io.BytesIO()
@@ -153,6 +154,15 @@ def _make(args: tuple[Path, str, str, int, int]) -> int:
     tmp.write_bytes(buf.getvalue())
     tmp.replace(target)
     return 1
+
+
+VERSION = 2  # bumped whenever the files change (2: HEIC at quality 60)
+BENCH = Path("/tmp/pfbench")
+
+
+def folder(seed: int, count: int) -> Path:
+    """Where the benchmarks keep the corpus of (seed, count), of this version."""
+    return BENCH / f"corpus-v{VERSION}-{seed}-{count}"
 
 
 def generate(out: Path, count: int = 200, seed: int = 0, jobs: int | None = None) -> Path:

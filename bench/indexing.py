@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import describe, generate  # noqa: E402
+from corpus import describe, folder, generate  # noqa: E402
 from models import random_model  # noqa: E402
 from report import table, update_section  # noqa: E402
 
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    corpus = generate(Path(f"/tmp/pfbench/corpus-{args.seed}-{args.count}"), args.count, args.seed)
+    corpus = generate(folder(args.seed, args.count), args.count, args.seed)
     info = describe(corpus)
     configs: list[tuple[str, str, str, list[str], dict[str, str]]] = []
     if args.config:

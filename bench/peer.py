@@ -49,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import describe, generate, plan  # noqa: E402
+from corpus import folder as corpus_folder  # noqa: E402
 from models import CACHE, random_model  # noqa: E402
 from report import table, update_section  # noqa: E402
 
@@ -93,9 +94,9 @@ def load() -> str:
 def corpus(count: int, seed: int) -> Path:
     """bench/corpus.py's library; files already written for a larger corpus of the same
     seed (the plan's first `count` files are the same) are hard-linked, not made again."""
-    out = Path(f"/tmp/pfbench/corpus-{seed}-{count}")
+    out = corpus_folder(seed, count)
     items = plan(count, seed)
-    for bigger in sorted(Path("/tmp/pfbench").glob(f"corpus-{seed}-*")):
+    for bigger in sorted(out.parent.glob(f"{out.name.rsplit('-', 1)[0]}-*")):
         if bigger == out or not bigger.name.rsplit("-", 1)[-1].isdigit():
             continue
         if int(bigger.name.rsplit("-", 1)[-1]) <= count:

@@ -96,7 +96,8 @@ def test_search_runs_without_torch_and_agrees_with_it(tiny_model, cli, data_dir,
     fast = json.loads(run.stdout)["results"]
     searcher = Searcher(DataDir(data_dir))
     try:
-        exact = searcher.embedder.embed_text("a red thing")  # torch fp32
+        exact = Embedder(searcher.spec, "cpu", DataDir(data_dir).models,
+                         backend="torch").embed_text("a red thing")  # torch fp32
         fast_vector = searcher.embed_text("a red thing")  # the exported tower (int8 if close)
         assert float(np.dot(fast_vector, exact)) >= 0.99
         reference = searcher.search_vector(fast_vector, 20)
@@ -139,3 +140,93 @@ def test_nothing_changed_rescan_loads_no_model(tiny_model, cli, data_dir, tmp_pa
     # a change loads the model and embeds it as before
     picture(99).save(tmp_path / "lib" / "new.jpg")
     assert cli.json("index")["embedded"] == 1
+
+
+@pytest.mark.parametrize("model", ["ViT-B-32-256", "demo"])
+def test_pil_preprocess_gives_open_clips_pixels(model, tmp_path):
+    """The torch-free preprocessing feeds the model the very pixels open_clip's transform
+    would: any size, aspect, mode, smaller than the model or not."""
+    import open_clip
+    from PIL import Image
+
+    from photofind.core.embedder import PilPreprocess
+
+    name = f"local-dir:{ModelSpec.demo().local_dir}" if model == "demo" else model
+    _, _, reference = open_clip.create_model_and_transforms(name)
+    desc = PilPreprocess.describe(reference)
+    assert desc is not None
+    ours = PilPreprocess(json.loads(json.dumps(desc)))  # as stored in image.json
+    sizes = [(640, 480), (480, 640), (256, 256), (300, 1000), (97, 61), (64, 64), (1200, 257)]
+    for i, size in enumerate(sizes):
+        image = picture(i, size)
+        if i == 4:
+            image = image.convert("L")
+        if i == 5:
+            image = image.convert("RGBA")
+        want = reference(image).numpy()
+        got = ours(image)
+        assert got.dtype == np.float32 and got.shape == want.shape, size
+        assert np.abs(got - want).max() < 1e-5, size
+    assert PilPreprocess.describe(Image.open) is None  # not a transform it can replay
+
+
+def _modules_after(code: str) -> tuple[list[str], str]:
+    """Runs `code` in a fresh interpreter; which of torch, open_clip it imported, and its
+    standard output."""
+    code += ("\nimport json, sys\nprint(json.dumps(sorted(m for m in ('torch', 'open_clip',"
+             " 'torchvision') if m in sys.modules)), file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stderr.strip().splitlines()[-1]), run.stdout
+
+
+def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_dir, tmp_path):
+    """After the first run exported the model, indexing new photos and finding similar
+    ones start without torch, and make the vectors the exported tower made before."""
+    from photofind.core.datadir import DataDir
+
+    lib = make_library(tmp_path / "lib", count=4)
+    cli("index", tmp_path / "lib", "--model", tiny_model)
+    shown = cli.json("similar", lib["jpeg"], "--limit", "1")["results"][0]
+    for i in range(3):
+        picture(40 + i).save(tmp_path / "lib" / f"new{i}.jpg")
+    main = "from photofind.cli import main\n"
+    loaded, out = _modules_after(
+        main + f"main(['--data-dir', {str(data_dir)!r}, 'index', '--json'])")
+    assert loaded == []
+    assert json.loads(out)["embedded"] == 3
+    loaded, out = _modules_after(
+        main + f"main(['--data-dir', {str(data_dir)!r}, 'similar', "
+        f"{str(lib['jpeg'])!r}, '--json', '--limit', '1'])")
+    assert loaded == []
+    (best,) = json.loads(out)["results"]
+    assert best["path"] == shown["path"] == str(lib["jpeg"])
+    assert best["score"] == pytest.approx(1, abs=1e-3)
+    # the same vectors as the torch-loading embedder that exported the tower
+    fast = Embedder(ModelSpec.parse(tiny_model), "cpu", DataDir(data_dir).models)
+    assert fast.torch_free and fast.backend == "onnx"
+    files = [tmp_path / "lib" / f"new{i}.jpg" for i in range(3)]
+    slow = Embedder(ModelSpec.parse(tiny_model), "cpu", DataDir(data_dir).models,
+                    backend="onnx")
+    slow._load_torch()
+    from photofind.core.embedder import fast_preprocess
+    slow.preprocess = fast_preprocess(slow.transform)  # open_clip's own pixels
+    assert (vectors(fast, files) * vectors(slow, files)).sum(axis=1).min() > 0.9999
+
+
+def test_a_cache_from_before_image_json_is_upgraded(tiny_model, cli, data_dir, tmp_path):
+    """Towers exported by an older photofind (no image.json) are used as they are, and
+    the description is written, so the next start is torch-free."""
+    from photofind.core.datadir import DataDir
+
+    make_library(tmp_path / "lib", count=3)
+    cli("index", tmp_path / "lib", "--model", tiny_model)
+    models = DataDir(data_dir).models
+    meta = onnxrt.folder(models, ModelSpec.parse(tiny_model).model_id()) / "image.json"
+    towers = {p.name: p.stat().st_mtime_ns for p in meta.parent.glob("*.onnx")}
+    meta.unlink()
+    first = Embedder(ModelSpec.parse(tiny_model), "cpu", models)
+    assert not first.torch_free and first.backend == "onnx" and meta.is_file()
+    assert {p.name: p.stat().st_mtime_ns for p in meta.parent.glob("*.onnx")} == towers
+    assert Embedder(ModelSpec.parse(tiny_model), "cpu", models).torch_free

@@ -92,7 +92,8 @@ def _serve(conn, idle_exit_s: float) -> None:
             decoded = decode_for_model(data, min_side)
             image = decoded.image
             answer = ("ok", (image.mode, image.size, decoded.width, decoded.height,
-                             decoded.format, decoded.taken, digest, len(data)))
+                             decoded.format, decoded.taken, digest, len(data),
+                             time.process_time()))
             pixels = image.tobytes()
         except NotAnImage as exc:
             answer = ("bad", str(exc))
@@ -157,6 +158,7 @@ class _Worker:
                     sys.modules["__main__"] = main
         child.close()
         self.last_used = time.monotonic()
+        self.cpu = 0.0  # the process's CPU seconds, as of its last answer
 
     def kill(self) -> None:
         try:
@@ -208,6 +210,7 @@ class DecoderPool:
         self._busy: set[_Worker] = set()
         self._generation = 0  # close() starts a new one: older workers' callers stop
         self.crashes = 0  # worker deaths seen (for tests and logs)
+        self._retired_cpu = 0.0
 
     def prestart(self, count: int) -> None:
         """Start up to `count` workers now, so that their start (~0.1 s each) overlaps other
@@ -266,6 +269,7 @@ class DecoderPool:
             self._generation += 1
             idle, busy = self._idle, list(self._busy)
             self._idle = []
+            self._retired_cpu += sum(w.cpu for w in idle)
         for worker in idle:
             worker.kill()
         # A busy worker's pipe belongs to the thread talking to it: closing it from here
@@ -274,6 +278,12 @@ class DecoderPool:
         # and discards the worker itself.
         for worker in busy:
             worker.stop_process()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the workers spent (as of their last answers), ended ones included: the
+        indexer's CPU figures count decoding, which happens in these processes."""
+        with self._lock:
+            return self._retired_cpu + sum(w.cpu for w in (*self._idle, *self._busy))
 
     # --- inside ----------------------------------------------------------------------
 
@@ -287,6 +297,7 @@ class DecoderPool:
                 if fresh and worker.process.is_alive():
                     self._busy.add(worker)
                     return worker
+                self._retired_cpu += worker.cpu
                 worker.kill()
         worker = _Worker(self._ctx, self.idle_exit_s, generation)
         with self._lock:
@@ -300,12 +311,15 @@ class DecoderPool:
             current = worker.generation == self._generation
             if current:
                 self._idle.append(worker)
+            else:
+                self._retired_cpu += worker.cpu
         if not current:  # closed meanwhile
             worker.kill()
 
     def _discard(self, worker: _Worker) -> None:
         with self._lock:
             self._busy.discard(worker)
+            self._retired_cpu += worker.cpu
         worker.kill()
 
     def _attempts(self, converse):
@@ -362,7 +376,7 @@ class DecoderPool:
         kind, value = self._receive(worker)
         if kind != "ok":
             return kind, value
-        mode, size, width, height, fmt, taken, digest, length = value
+        mode, size, width, height, fmt, taken, digest, length, worker.cpu = value
         try:
             pixels = worker.conn.recv_bytes()
         except (EOFError, OSError, ValueError):

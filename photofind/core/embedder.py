@@ -13,7 +13,9 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +101,12 @@ def _fingerprint(folder: Path) -> str:
 
 
 def pick_device(requested: str = "auto") -> str:
+    """The device to run on. "cpu", and "auto" on a machine with no GPU driver, are
+    answered without importing torch (seconds of start-up the ONNX path need not pay)."""
+    if requested not in ("auto", "cpu", "cuda", "mps"):
+        raise PhotofindError(f"unknown device '{requested}'; use auto, cpu, cuda or mps")
+    if requested == "cpu" or (requested == "auto" and not _gpu_possible()):
+        return "cpu"
     import torch
 
     if requested == "auto":
@@ -114,9 +122,24 @@ def pick_device(requested: str = "auto") -> str:
                                    and torch.backends.mps.is_available()):
         raise PhotofindError("--device mps was asked for, but this machine has no Apple GPU; "
                              "use --device auto or cpu")
-    if requested not in ("cpu", "cuda", "mps"):
-        raise PhotofindError(f"unknown device '{requested}'; use auto, cpu, cuda or mps")
     return requested
+
+
+def _gpu_possible() -> bool:
+    """False only where torch could not find a GPU either: no NVIDIA or AMD driver on
+    Linux or Windows, an Intel Mac. Anything else asks torch."""
+    if "torch" in sys.modules:
+        return True  # asking it costs nothing now
+    if sys.platform.startswith("linux"):
+        return any(os.path.exists(p) for p in
+                   ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    if sys.platform == "win32":
+        import ctypes.util
+
+        return any(ctypes.util.find_library(n) for n in ("nvcuda", "amdhip64"))
+    return True
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -124,80 +147,237 @@ BACKENDS = ("auto", "torch", "onnx")
 
 class Embedder:
     """A loaded model. `embed_images` and `embed_text` may be called from any one thread
-    at a time; `preprocess` (PIL image → tensor) is safe to call from decode workers.
+    at a time; `preprocess` (PIL image → array) is safe to call from decode workers.
 
     `backend` runs the image tower with torch (the reference, and the GPU path) or with
     ONNX Runtime on the CPU (exported from this very model at first use, cached in
     `cache_dir`; see onnxrt.py); "auto" picks ONNX Runtime on the CPU when it is installed.
     `precision` is that backend's: "int8" (dynamic quantisation, the CPU default) or
     "fp32". Vectors of both stay within cosine 0.99 of torch fp32, so they share the
-    model id (docs/decisions.md)."""
+    model id (docs/decisions.md).
+
+    Once a model's towers are exported (with `image.json`: input size, dimension and
+    preprocessing), an ONNX embedder starts without torch or open_clip: it preprocesses
+    with Pillow and numpy, embeds text with the exported text tower, and imports torch
+    only if something needs the torch model itself (`torch_free` says which).
+    `export=False` never starts an export (a searcher uses torch instead)."""
 
     def __init__(self, spec: ModelSpec, device: str = "auto", cache_dir: Path | None = None,
                  threads: int | None = None, backend: str = "auto",
-                 precision: str = "int8") -> None:
-        import torch
-
+                 precision: str = "int8", export: bool = True) -> None:
         from photofind.core import onnxrt
 
         if backend not in BACKENDS:
             raise PhotofindError(f"unknown backend '{backend}'; use auto, torch or onnx")
         if precision not in onnxrt.PRECISIONS:
             raise PhotofindError(f"unknown precision '{precision}'; use fp32 or int8")
-        if threads:
-            torch.set_num_threads(threads)
         self.spec = spec
         self.model_id = spec.model_id()
         self.device = pick_device(device)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.threads = threads
         self._lock = threading.Lock()
-        model, preprocess, tokenizer = _load(spec, self.device, cache_dir)
-        self.model = model
-        self.preprocess = fast_preprocess(preprocess)
-        self.tokenizer = tokenizer
-        size = model.visual.image_size
-        self.image_size = int(max(size) if isinstance(size, tuple | list) else size)
-        with torch.inference_mode():
-            probe = model.encode_text(tokenizer(["a photo"]).to(self.device))
-        self.dim = int(probe.shape[-1])
-        self.backend, self.precision = "torch", "fp32"
+        self._parts = None  # (model, tokenizer) of torch, loaded when first needed
+        self._text = None
         self._image_session = None
+        self.backend, self.precision = "torch", "fp32"
         if backend == "onnx" and self.device != "cpu":
             raise PhotofindError("the onnx backend runs on the CPU; use --device cpu")
+        wants_onnx = self.device == "cpu" and self.cache_dir is not None and (
+            backend == "onnx" or (backend == "auto" and onnxrt.available()))
+        if wants_onnx:
+            ready = exported_image_tower(self.cache_dir, self.model_id, precision)
+            if ready is not None:
+                tower, meta = ready
+                self._start_onnx(tower, meta)
+                return
+        self._load_torch()
+        if not wants_onnx or not export:
+            return
         if backend == "onnx" and not onnxrt.can_export():
             raise PhotofindError("the onnx backend needs onnxruntime and onnx installed")
-        if self.device == "cpu" and cache_dir is not None and (
-                backend == "onnx" or (backend == "auto" and onnxrt.can_export())):
-            try:
-                tower = image_tower(self, Path(cache_dir), precision)
-                self._image_session = onnxrt.Session(tower, threads or torch.get_num_threads())
-                self.backend, self.precision = "onnx", tower.stem.split("-")[-1]
-            except Exception as exc:  # an export problem must not stop indexing
-                if backend == "onnx":
-                    raise PhotofindError(f"could not export {spec} to ONNX ({_one_line(exc)})") from None
-                logging.getLogger(__name__).warning("ONNX export failed, using torch: %s", exc)
+        if not onnxrt.can_export():
+            return
+        try:
+            tower = image_tower(self, self.cache_dir, precision)
+            ready = exported_image_tower(self.cache_dir, self.model_id, precision)
+            self._start_onnx(tower, ready[1] if ready else None)
+        except Exception as exc:  # an export problem must not stop indexing
+            if backend == "onnx":
+                raise PhotofindError(f"could not export {spec} to ONNX ({_one_line(exc)})") from None
+            logging.getLogger(__name__).warning("ONNX export failed, using torch: %s", exc)
 
-    def embed_images(self, tensors: list) -> np.ndarray:
+    @property
+    def torch_free(self) -> bool:
+        """Torch was never needed by this embedder (so far)."""
+        return self._parts is None
+
+    @property
+    def model(self):
+        """open_clip's torch model (imports torch on first use)."""
+        return self._torch()[0]
+
+    @property
+    def tokenizer(self):
+        return self._torch()[1]
+
+    def _torch(self):
+        with self._lock:
+            if self._parts is None:
+                self._load_torch()
+            return self._parts
+
+    def _load_torch(self) -> None:
         import torch
 
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        model, preprocess, tokenizer = _load(self.spec, self.device, self.cache_dir)
+        self._parts = (model, tokenizer)
+        self.transform = preprocess  # open_clip's own
+        if self._image_session is None:
+            self.preprocess = fast_preprocess(preprocess)
+            size = model.visual.image_size
+            self.image_size = int(max(size) if isinstance(size, tuple | list) else size)
+            with torch.inference_mode():
+                probe = model.encode_text(tokenizer(["a photo"]).to(self.device))
+            self.dim = int(probe.shape[-1])
+
+    def _start_onnx(self, tower: Path, meta: dict | None) -> None:
+        from photofind.core import onnxrt
+
+        self._image_session = onnxrt.Session(tower, self.threads)
+        self.backend, self.precision = "onnx", tower.stem.split("-")[-1]
+        if meta is not None:  # pixels prepared with Pillow + numpy, exactly as open_clip does
+            self.preprocess = PilPreprocess(meta["preprocess"])
+            self.image_size = int(meta["image_size"])
+            self.dim = int(meta["dim"])
+
+    def embed_images(self, tensors: list) -> np.ndarray:
+        if self._image_session is not None:
+            batch = np.stack([np.asarray(t, dtype=np.float32) for t in tensors])
+            with self._lock:
+                return self._image_session.run(batch)
+        import torch
+
+        model = self.model
         with self._lock, torch.inference_mode():
-            batch = torch.stack(tensors)
-            if self._image_session is not None:
-                return self._image_session.run(batch.numpy())
+            batch = torch.stack([torch.as_tensor(t) for t in tensors])
             batch = batch.to(self.device)
             if self.device == "cuda":
                 batch = batch.half()
-            features = self.model.encode_image(batch)
+            features = model.encode_image(batch)
             features = torch.nn.functional.normalize(features.float(), dim=-1)
             return features.cpu().numpy().astype(np.float32)
 
     def embed_text(self, text: str) -> np.ndarray:
+        if self._parts is None and self.cache_dir is not None:
+            if self._text is None:
+                from photofind.core.textquery import TextEncoder
+
+                self._text = TextEncoder.cached(self.cache_dir, self.model_id, self.threads) \
+                    or False
+            if self._text:
+                with self._lock:
+                    return self._text.embed(text)
         import torch
 
+        model, tokenizer = self._torch()
         with self._lock, torch.inference_mode():
-            tokens = self.tokenizer([text]).to(self.device)
-            features = self.model.encode_text(tokens)
+            tokens = tokenizer([text]).to(self.device)
+            features = model.encode_text(tokens)
             features = torch.nn.functional.normalize(features.float(), dim=-1)
             return features[0].cpu().numpy().astype(np.float32)
+
+
+class PilPreprocess:
+    """open_clip's usual image transform (Resize of the short side, bicubic; CenterCrop;
+    RGB; ToTensor; Normalize) in Pillow and numpy: the same pixels as torchvision's PIL
+    path (tests/test_onnx_backend.py checks), as float32 (3, S, S), with no torch."""
+
+    RESAMPLE = {"bicubic": 3, "bilinear": 2, "nearest": 0, "lanczos": 1, "box": 4, "hamming": 5}
+
+    def __init__(self, desc: dict) -> None:
+        self.desc = desc
+        self.resize = int(desc["resize"])
+        self.crop = (int(desc["crop"][0]), int(desc["crop"][1]))  # height, width
+        self.resample = self.RESAMPLE[desc["interpolation"]]
+        std = np.asarray(desc["std"], dtype=np.float32)
+        self.scale = 1.0 / (255.0 * std)
+        self.offset = -np.asarray(desc["mean"], dtype=np.float32) / std
+
+    @staticmethod
+    def describe(preprocess) -> dict | None:
+        """The description of open_clip transform `preprocess` this class can replay, or
+        None when it is of another shape (that model keeps torch's transform)."""
+        steps = list(getattr(preprocess, "transforms", []))
+        names = [type(step).__name__ for step in steps]
+        if len(steps) != 5 or names[0] != "Resize" or names[1] != "CenterCrop" \
+                or names[2] not in ("MaybeConvertMode", "function") \
+                or names[3] not in ("ToTensor", "MaybeToTensor") or names[4] != "Normalize":
+            return None
+        resize, crop, convert, normalize = steps[0], steps[1], steps[2], steps[4]
+        size = resize.size
+        if isinstance(size, list | tuple):
+            if len(size) != 1:
+                return None
+            size = size[0]
+        interpolation = getattr(resize.interpolation, "value", str(resize.interpolation))
+        if resize.max_size is not None or interpolation not in PilPreprocess.RESAMPLE \
+                or getattr(convert, "mode", "RGB") != "RGB":
+            return None
+        return {"resize": int(size), "interpolation": interpolation,
+                "crop": [int(crop.size[0]), int(crop.size[1])],
+                "mean": [float(v) for v in normalize.mean],
+                "std": [float(v) for v in normalize.std]}
+
+    def __call__(self, image) -> np.ndarray:
+        width, height = image.size
+        short, long = (width, height) if width <= height else (height, width)
+        if short != self.resize:
+            new_long = int(self.resize * long / short)
+            size = (self.resize, new_long) if width <= height else (new_long, self.resize)
+            image = image.resize(size, self.resample)
+            width, height = size
+        crop_h, crop_w = self.crop
+        if width < crop_w or height < crop_h:
+            raise ValueError("image smaller than the crop after resizing")  # not for this shape
+        top = int(round((height - crop_h) / 2.0))
+        left = int(round((width - crop_w) / 2.0))
+        if (left, top, width, height) != (0, 0, crop_w, crop_h):
+            image = image.crop((left, top, left + crop_w, top + crop_h))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        pixels = np.asarray(image, dtype=np.float32) * self.scale + self.offset
+        return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+
+IMAGE_META = "image.json"
+
+
+def exported_image_tower(cache_dir: Path, model_id: str, precision: str
+                         ) -> tuple[Path, dict] | None:
+    """(tower, meta) when this model's image tower is exported with everything an embedder
+    needs to run it without torch; None otherwise. An int8 tower that failed its fidelity
+    check gives the fp32 one."""
+    from photofind.core import onnxrt
+
+    folder = onnxrt.folder(cache_dir, model_id)
+    try:
+        meta = json.loads((folder / IMAGE_META).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not meta.get("preprocess"):
+        return None
+    tower = onnxrt.tower_path(cache_dir, model_id, "image", precision)
+    if precision == "int8":
+        try:
+            verdict = json.loads(tower.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            return None
+        if not verdict.get("ok"):
+            tower = onnxrt.tower_path(cache_dir, model_id, "image", "fp32")
+    return (tower, meta) if tower.is_file() else None
 
 
 INT8_MIN_COSINE = 0.99
@@ -273,13 +453,19 @@ def export_image_tower_here(embedder: Embedder, cache_dir: Path, precision: str)
     fp32 = onnxrt.tower_path(cache_dir, embedder.model_id, "image", "fp32")
     if not fp32.is_file():
         onnxrt.export_image_tower(embedder.model, embedder.image_size, fp32)
+    meta = fp32.with_name(IMAGE_META)
+    if not meta.is_file():
+        text = json.dumps({"image_size": embedder.image_size, "dim": embedder.dim,
+                           "preprocess": PilPreprocess.describe(embedder.transform)})
+        onnxrt._atomic(meta, lambda tmp: tmp.write_text(text))
     if precision == "fp32":
         return fp32
     path = onnxrt.tower_path(cache_dir, embedder.model_id, "image", precision)
     verdict = path.with_suffix(".json")
     if not path.is_file() or not verdict.is_file():
         onnxrt.quantize_int8(fp32, path)
-        probes = np.stack([embedder.preprocess(img).numpy() for img in _probes(embedder.image_size)])
+        probes = np.stack([np.asarray(embedder.preprocess(img), dtype=np.float32)
+                           for img in _probes(embedder.image_size)])
         cosine = (onnxrt.Session(fp32).run(probes) * onnxrt.Session(path).run(probes)).sum(axis=1)
         onnxrt._atomic(verdict, lambda tmp: tmp.write_text(json.dumps(
             {"min_cosine": float(cosine.min()), "ok": bool(cosine.min() >= INT8_MIN_COSINE)})))

@@ -160,7 +160,8 @@ class Indexer:
     def _run(self, roots: Iterable[str], scopes: Iterable[str] | None,
              renames: Iterable[tuple[str, str]], save: bool) -> IndexReport:
         started = time.perf_counter()
-        cpu_started = time.process_time()  # every thread of this process: decode + embed
+        # every thread of this process (embed, store) and the decoder processes
+        cpu_started = time.process_time() + self.decoders.cpu_seconds()
         report = IndexReport()
         timings = {"find": 0.0, "decode": 0.0, "embed": 0.0, "store": 0.0}
         jobs: list[Job] = []
@@ -211,7 +212,7 @@ class Indexer:
         timings["store"] += time.perf_counter() - t0
         report.failed.sort(key=lambda f: f["path"])
         report.seconds = time.perf_counter() - started
-        timings["cpu"] = time.process_time() - cpu_started
+        timings["cpu"] = time.process_time() + self.decoders.cpu_seconds() - cpu_started
         report.timings = timings
         self.on_progress(Progress("done", len(jobs), len(jobs)))
         return report

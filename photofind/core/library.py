@@ -230,10 +230,12 @@ class Searcher:
 
     @property
     def embedder(self) -> Embedder:
-        """The torch model, loaded on first use (for image queries)."""
+        """The model for image queries, loaded on first use: the exported ONNX image
+        tower when the data directory has it (no torch), else torch. A searcher never
+        exports (that is the indexer's job, and takes a while)."""
         if self._embedder is None:
             self._embedder = Embedder(self.spec, device=self.device,
-                                      cache_dir=self.data_dir.models, backend="torch")
+                                      cache_dir=self.data_dir.models, export=False)
         return self._embedder
 
     def embed_text(self, text: str) -> np.ndarray:

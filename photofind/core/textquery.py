@@ -41,10 +41,12 @@ def exported(cache_dir: Path, model_id: str) -> bool:
 def export(embedder, cache_dir: Path) -> bool:
     """Export `embedder`'s text tower for torch-free queries, once (in a child process,
     see export.py). True when it is there."""
-    if not onnxrt.can_export() or not qualifies(embedder.tokenizer):
-        return False
     if exported(cache_dir, embedder.model_id):
         return True
+    if getattr(embedder, "torch_free", False):
+        return False  # its export (which tried the text tower too) is done
+    if not onnxrt.can_export() or not qualifies(embedder.tokenizer):
+        return False
     from photofind.core.embedder import run_export
 
     try:
@@ -94,7 +96,8 @@ class TextEncoder:
         self.session = onnxrt.Session(folder / f"text-{self.precision}.onnx", threads)
 
     @classmethod
-    def cached(cls, cache_dir: Path, model_id: str) -> TextEncoder | None:
+    def cached(cls, cache_dir: Path, model_id: str, threads: int | None = None
+               ) -> TextEncoder | None:
         """The model's exported text tower, or None when there is none (or it can't run)."""
         from photofind.core.tokens import bpe_file
 
@@ -102,7 +105,7 @@ class TextEncoder:
         if not (folder / META).is_file() or not onnxrt.available() or bpe_file() is None:
             return None
         try:
-            return cls(folder)
+            return cls(folder, threads)
         except Exception as exc:
             logging.getLogger(__name__).warning("exported text tower unusable: %s", exc)
             return None
