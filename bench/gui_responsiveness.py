@@ -115,12 +115,10 @@ def run(photos: int, model: str, workdir: Path) -> dict:
     from photofind.core.datadir import DataDir
     from photofind.core.library import Result
     from photofind.demo import write_library
-    from photofind.gui.app import preload
     from photofind.gui.prefs import Prefs
     from photofind.gui.window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    preload()  # as the app does before its window shows
     folder = workdir / "demo-photos"
     t0 = time.perf_counter()
     write_library(folder, photos)

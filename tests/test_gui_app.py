@@ -85,3 +85,63 @@ def test_gui_script_entry_point_parses_its_arguments(tmp_path, monkeypatch):
     assert calls[0][0].root == tmp_path / "d" and calls[0][1] == str(image)
     with pytest.raises(SystemExit):
         app.main([str(tmp_path / "missing.png")])
+
+
+def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):
+    """Once the library's model is exported, the app opens, finds similar photos and
+    answers a typed query without torch: nothing slows its window down."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    lib = tmp_path / "lib"
+    for i in range(6):
+        save(picture(i), lib / f"p{i}.jpg")
+    data_dir = build_library(tmp_path / "data", [lib], tiny_model)
+    child = (
+        "import json, os, sys\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtTest import QTest\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from photofind.core.datadir import DataDir\n"
+        "from photofind.gui import app as gui_app, window as w\n"
+        "seen = {}\n"
+        "def answered(results, *_):\n"
+        "    if win_ref and win_ref[0].search.text == 'a photo':\n"
+        "        seen['text'] = len(results)\n"
+        "win_ref = []\n"
+        "def check():\n"
+        "    win = next((x for x in QApplication.topLevelWidgets()\n"
+        "                if isinstance(x, w.MainWindow) and x.isVisible()), None)\n"
+        "    if win is None or win.model.rowCount() == 0:\n"
+        "        return\n"
+        "    if 'similar' not in seen:\n"
+        "        seen['similar'] = win.model.result(0).path\n"
+        "        win_ref.append(win)\n"
+        "        win.search.results.connect(answered)\n"
+        "        QTest.keyClicks(win.field, 'a photo')\n"
+        "        QTest.keyClick(win.field, '\\r')\n"
+        "        return\n"
+        "    if 'text' not in seen:\n"
+        "        return\n"
+        "    seen['modules'] = sorted(m for m in ('torch', 'open_clip', 'torchvision')\n"
+        "                             if m in sys.modules)\n"
+        "    print('SEEN ' + json.dumps(seen), flush=True)\n"
+        "    os._exit(0)\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "timer = QTimer(); timer.timeout.connect(check); timer.start(20)\n"
+        "QTimer.singleShot(60000, lambda: os._exit(3))\n"
+        f"gui_app.run(DataDir(Path({str(data_dir.root)!r})), {str(lib / 'p2.jpg')!r})\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                         env=env, timeout=120)
+    line = next((x for x in run.stdout.splitlines() if x.startswith("SEEN ")), None)
+    assert line is not None, (run.returncode, run.stdout[-2000:], run.stderr[-2000:])
+    seen = json.loads(line[5:])
+    assert seen["similar"] == str(lib / "p2.jpg")  # the photo itself is the best match
+    assert seen["text"] == 6
+    assert seen["modules"] == []

@@ -70,7 +70,7 @@ class LibraryWorker:
 
     def __init__(
         self, data_dir: DataDir, *, device: str = "auto", workers: int | None = None,
-        batch_size: int = 32, quiet_s: float = 0.5, settle_s: float | None = None,
+        threads: int | None = None, batch_size: int = 32, quiet_s: float = 0.5, settle_s: float | None = None,
         retry_incomplete_s: float = 5.0, max_wait_s: float = 10.0, save_every_s: float = 10.0,
         poll_roots_s: float = 3.0, rescan_every_s: float = 30.0,
         safety_rescan_s: float | None = 3600.0, linger_s: float = 0.25, watch: bool = True,
@@ -81,6 +81,7 @@ class LibraryWorker:
         on_state: Callable[[str], None] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.threads = threads  # the model's threads (None: one per core)
         self.device = device
         self.workers = workers
         self.batch_size = batch_size
@@ -229,7 +230,7 @@ class LibraryWorker:
             self._set_state("stopped")
             raise
         try:
-            self._writer.load_model(None, device=self.device)
+            self._writer.load_model(None, device=self.device, threads=self.threads)
             if self._stop.is_set():
                 return
             self._indexer = Indexer(

@@ -10,14 +10,6 @@ from collections.abc import Sequence
 from photofind.core import datadir
 
 
-def preload() -> None:
-    """Import torch and open_clip on the GUI thread before the window shows. Importing
-    them later, on a worker thread, holds the GIL for up to half a second (loading
-    libtorch), which would freeze the window just as the person starts typing."""
-    import open_clip  # noqa: F401
-    import torch  # noqa: F401
-
-
 def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     """Open the window on `data_dir`; with `image`, start with photos similar to it."""
     from PySide6.QtCore import Qt, QTimer
@@ -42,7 +34,8 @@ def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     app.setDesktopFileName(APP_ID)  # matches the .desktop file: the right icon on Wayland
     app.setWindowIcon(app_icon())
     reporter = ErrorReporter(log_path).install()
-    preload()
+    # No torch here: once a model is exported, searching and indexing run without it
+    # (ONNX Runtime), so the window shows at once; see docs/decisions.md.
 
     from photofind.gui.window import MainWindow
 

@@ -145,11 +145,9 @@ class IndexWorker(QObject):
         """Keep the library current until `interrupt()` (runs the LibraryWorker here)."""
         if self._closing or self.worker is not None:
             return
-        import torch
-
-        torch.set_num_threads(max(1, self.cores))  # the "CPU cores for indexing" setting
-        worker = LibraryWorker(
+        worker = LibraryWorker(  # self.cores: the "CPU cores for indexing" setting
             self.data_dir, device=core_device(self.device), workers=self.cores,
+            threads=max(1, self.cores),
             watch=self.watch, on_progress=self._tracker.update, on_burst=self._on_burst,
             on_note=self.note.emit, on_error=self._on_error, on_state=self._tracker.state)
         if self._paused:
