@@ -113,3 +113,45 @@ def test_schema_migration_backs_up_first(indexed):
         assert len(backups) == 1
     finally:
         catalog_module.migrations._migrations.pop()
+
+
+def test_large_libraries_search_the_graph_and_still_find_the_nearest(tmp_path, monkeypatch):
+    """Past the exact-search size, searches go through the saved HNSW graph (with its
+    breadth restored on load) and still return what an exact search would, near enough."""
+    from photofind.core import vectorindex
+    from photofind.core.catalog import Catalog
+
+    monkeypatch.setattr(vectorindex, "EXACT_UP_TO", 500)
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(40, 64)).astype(np.float32)
+    vectors = centers[rng.integers(0, 40, 4000)] + rng.normal(0, 0.3, (4000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    data = DataDir(tmp_path / "data").ensure()
+    catalog = Catalog.open_for_writing(data.catalog, data.backups)
+    with catalog.db.atomic():
+        for i, v in enumerate(vectors):
+            catalog.insert_photo(NewPhoto(f"/p/{i}.jpg", "/p", 1, 1, f"h{i}", 1, 1, None,
+                                          "JPEG", "m", v))
+    vectorindex.VectorIndex.rebuild(data.root, catalog, "m", 64)
+    searched: list[bool] = []
+    real_search = vectorindex.Index.search
+
+    def spy(self, *args, exact=False, **kwargs):
+        searched.append(exact)
+        return real_search(self, *args, exact=exact, **kwargs)
+
+    monkeypatch.setattr(vectorindex.Index, "search", spy)
+    reader = vectorindex.VectorIndex.open_for_reading(data.root, catalog, "m", 64)
+    assert reader.index.expansion_search == vectorindex.EXPANSION_SEARCH
+    stored = np.stack([catalog.vector(i + 1) for i in range(len(vectors))])  # as saved (f16)
+    hits = 0
+    for q in rng.choice(len(vectors), 50, replace=False):
+        query = vectors[q] + rng.normal(0, 0.05, 64).astype(np.float32)
+        query /= np.linalg.norm(query)
+        exact = set(np.argsort(-(stored @ query))[:10] + 1)
+        ids, scores = reader.search(query, 10)
+        assert list(scores) == sorted(scores, reverse=True)
+        hits += len(exact & {int(i) for i in ids})
+    catalog.close()
+    assert searched and not any(searched)  # the graph, not a scan
+    assert hits / 500 >= 0.98
