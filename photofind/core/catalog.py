@@ -318,8 +318,24 @@ class Catalog:
     def count_photos(self, model: str | None = None) -> int:
         if model is None:
             return self.conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+        # Every write sets a row's model together with its vector, so the (model, seq)
+        # index answers this, and max_seq and ids_for_model, without reading rows (a cold
+        # search at 100k photos spent 0.3 s reading them).
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM photos WHERE model = ?", (model,)).fetchone()[0]
+
+    def count_searchable(self, model: str) -> int:
+        """Photos of `model` with their vectors, reading every row (for `status`, which
+        thereby also notices damaged photo pages; searches use `count_photos`)."""
         return self.conn.execute(
             "SELECT COUNT(*) FROM photos WHERE model = ? AND vector IS NOT NULL", (model,)
+        ).fetchone()[0]
+
+    def count_saved(self, model: str, seq: int) -> int:
+        """Photos of `model` last changed at or before `seq`: the count of an index saved at
+        `seq` when none of its photos has been deleted or re-embedded since."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM photos WHERE model = ? AND seq <= ?", (model, seq)
         ).fetchone()[0]
 
     def count_failures(self) -> int:
@@ -330,7 +346,7 @@ class Catalog:
 
     def max_seq(self, model: str) -> int:
         row = self.conn.execute(
-            "SELECT MAX(seq) FROM photos WHERE model = ? AND vector IS NOT NULL", (model,)
+            "SELECT MAX(seq) FROM photos WHERE model = ?", (model,)
         ).fetchone()
         return row[0] or 0
 
@@ -351,7 +367,7 @@ class Catalog:
 
     def ids_for_model(self, model: str) -> np.ndarray:
         rows = self.conn.execute(
-            "SELECT id FROM photos WHERE model = ? AND vector IS NOT NULL", (model,)
+            "SELECT id FROM photos WHERE model = ?", (model,)
         )
         return np.fromiter((r[0] for r in rows), dtype=np.uint64)
 

@@ -217,16 +217,32 @@ class Searcher:
         self.device = device
         self.model = spec.model_id()
         self._embedder: Embedder | None = None
-        self._text = (TextEncoder.cached(data_dir.models, self.model)
-                      if device in ("auto", "cpu") else None)
         state = read_state(catalog)
-        if self._text is not None:
+        saved_dim = state.dim if state is not None and state.model == self.model else None
+        self._text: TextEncoder | None = None
+        loading = None
+        if device in ("auto", "cpu"):
+            def load_text() -> None:
+                self._text = TextEncoder.cached(data_dir.models, self.model)
+
+            if saved_dim is None:
+                load_text()
+            else:  # ONNX Runtime builds the session while usearch loads the index (~0.25 s)
+                loading = threading.Thread(target=load_text, name="photofind-text-load",
+                                           daemon=True)
+                loading.start()
+        if saved_dim is not None:
+            dim = saved_dim
+        elif self._text is not None:
             dim = self._text.dim
-        elif state is not None and state.model == self.model:
-            dim = state.dim
         else:
             dim = self.embedder.dim
         self.vectors = VectorIndex.open_for_reading(data_dir.root, catalog, self.model, dim)
+        if loading is not None:
+            loading.join()
+            if self._text is not None and self._text.dim != dim:  # a stale export: trust it
+                self.vectors = VectorIndex.open_for_reading(
+                    data_dir.root, catalog, self.model, self._text.dim)
 
     @property
     def embedder(self) -> Embedder:
@@ -329,7 +345,7 @@ def _status(catalog: Catalog, data_dir: DataDir) -> dict:
         "failed": catalog.count_failures(),
         "model": str(spec) if spec else None,
         "offline_roots": [r for r in roots if not os.path.isdir(r)],
-        "searchable": catalog.count_photos(model_id) if model_id else 0,
+        "searchable": catalog.count_searchable(model_id) if model_id else 0,
         "index_vectors": state.count if state else 0,
         "data_dir": str(data_dir.root),
         "indexing": locking.is_held(data_dir.lock),

@@ -61,9 +61,20 @@ def read_state(catalog: Catalog) -> IndexState | None:
 
 
 # Search breadth. On clustered CLIP-like vectors (bench/queries.py, lowrank), recall@10
-# against exact float32 search: at 1M photos 0.959 with 256, 0.975 with 512, 0.995 with
-# 1024 (p95 7.7 ms here), no better with 2048; at 100k 0.990 / 0.995 / 0.996.
+# against exact float32 search at 100k photos: 0.990 / 0.995 / 0.996 with 256 / 512 / 1024.
+# At 1M it depends on the build: 0.959 / 0.975 / 0.995 in one, 0.982 with 1024, 0.987 with
+# 2048 and 0.992 with 4096 in another (the graph misses what exact search finds; float16
+# is not the limit: an exact scan of the float16 vectors has recall 1.000). So the breadth
+# grows with the library (see docs/decisions.md).
 EXPANSION_SEARCH = 1024
+EXPANSION_SEARCH_LARGE = 4096
+LARGE = 500_000
+
+
+def breadth(count: int) -> int:
+    return EXPANSION_SEARCH_LARGE if count > LARGE else EXPANSION_SEARCH
+
+
 # Up to this many photos a search compares the query with every vector (usearch's SIMD
 # float16 scan: ~5 ms at 100k × 512 here, ~52 ms at 1M): exact results, and no photo left
 # unreachable in the HNSW graph (it happens among near-duplicate vectors: a search for
@@ -82,7 +93,7 @@ class VectorIndex:
         self.model = model
         self.dim = dim
         self.index = index
-        self.index.expansion_search = EXPANSION_SEARCH  # saved files keep the old value
+        self.index.expansion_search = breadth(len(index))  # saved files don't keep it
         self.seq = seq  # every catalog change up to this seq is in `index`
         self.dirty = False
 
@@ -103,9 +114,11 @@ class VectorIndex:
         vi = cls(folder, model, dim, loaded, state.seq)
         vi.drop_stale(catalog)
         vi.catch_up(catalog)
-        if len(vi) != catalog.count_photos(model):
+        # the writer reads every row once here (readers don't): damaged photo pages are
+        # found before any work, and said in one line (tests/faults/test_corrupt_files.py)
+        if len(vi) != catalog.count_searchable(model):
             notify("rebuilding the vector index from the catalog: it disagrees with the catalog "
-                   f"({len(vi)} vectors for {catalog.count_photos(model)} photos)")
+                   f"({len(vi)} vectors for {catalog.count_searchable(model)} photos)")
             return cls.rebuild(folder, catalog, model, dim)
         if vi.dirty:
             vi.save(catalog)
@@ -129,7 +142,7 @@ class VectorIndex:
                 if loaded is None:
                     continue
                 vi = cls(folder, model, dim, loaded, state.seq)
-                vi.drop_stale(catalog)
+                vi.drop_stale(catalog, state)
                 vi.catch_up(catalog)
                 if len(vi) == catalog.count_photos(model):
                     return vi
@@ -160,10 +173,15 @@ class VectorIndex:
         self.seq = target
         return n
 
-    def drop_stale(self, catalog: Catalog) -> int:
+    def drop_stale(self, catalog: Catalog, saved: IndexState | None = None) -> int:
         """Remove ids the catalog no longer has for this model (deleted since the index was
-        saved). Returns how many."""
+        saved). Returns how many. With `saved`, the state this index was just loaded as,
+        one count says when nothing can be stale (every photo of the save still has its
+        row and seq: ids are never reused), sparing the comparison of every id."""
         if not len(self.index):
+            return 0
+        if saved is not None and len(self.index) == saved.count \
+                and catalog.count_saved(self.model, saved.seq) == saved.count:
             return 0
         keys = np.asarray(self.index.keys, dtype=np.uint64)
         stale = np.setdiff1d(keys, catalog.ids_for_model(self.model))
@@ -188,8 +206,11 @@ class VectorIndex:
         """(ids, cosine similarities), best first."""
         if len(self.index) == 0:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
+        size = len(self.index)
+        if size > EXACT_UP_TO and self.index.expansion_search != breadth(size):
+            self.index.expansion_search = breadth(size)
         matches = self.index.search(np.asarray(vector, dtype=np.float32), count=count,
-                                    exact=len(self.index) <= EXACT_UP_TO)
+                                    exact=size <= EXACT_UP_TO)
         return np.asarray(matches.keys), 1.0 - np.asarray(matches.distances)
 
     # --- saving ------------------------------------------------------------------
@@ -237,14 +258,18 @@ def _load(folder: Path, state: IndexState | None, model: str, dim: int
         return f"it was made for another model ({state.model})", None
     if state.dim != dim:
         return f"it has {state.dim} dimensions, the model makes {dim}", None
-    try:
-        data = (folder / state.file).read_bytes()
+    path = folder / state.file
+    try:  # streamed, then loaded by usearch from the file: no second copy in memory
+        digest = hashlib.blake2b(digest_size=16)
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
     except OSError as exc:
         return f"its file could not be read ({exc.strerror or exc})", None
-    if checksum(data) != state.checksum:
+    if digest.hexdigest() != state.checksum:
         return "its file is damaged (checksum mismatch)", None
-    try:
-        index = Index.restore(data)
+    try:  # saved files are never changed in place, only replaced under new names
+        index = Index.restore(str(path))
     except Exception as exc:  # usearch raises plain RuntimeError/ValueError on bad data
         return f"its file could not be loaded ({exc})", None
     if index is None or index.ndim != dim or len(index) != state.count:
