@@ -467,7 +467,7 @@ def main() -> None:
         f"({', '.join(map(str, overlap))}): the same weights on both sides (random weights "
         "rank photos arbitrarily, but alike; the preprocessing differs a little).\n\n"
         f"Load average (1/5/15 min) on {cores} cores: {started_load} before, {ended_load} "
-        "after; other work shared the machine, so wall-clock rates are below what it can do, "
+        "after; where other work shares the machine, wall-clock rates fall below what it can do, "
         "while the alternation keeps the ratios fair. Per photo, rclip reads 1 MB + 1 KB for "
         "its hash, decodes the full image (no JPEG draft), ignores EXIF orientation, resizes "
         "it bicubic to 256 px, and runs the fp32 image tower in batches of 8; photofind reads "

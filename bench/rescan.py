@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def main() -> None:
     body = (
         f"`photofind index` (every remembered folder) with nothing changed, {args.files:,} "
         f"files in 1,000 folders, model {args.model} (random weights). Median of {args.runs} "
-        "runs as a child process; other work shared the machine.\n\n"
+        f"runs as a child process; load average at the end {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores.\n\n"
         + table(["files", "end to end (launch to exit)", "in the indexer (walk + compare)",
                  "best end to end"],
                 [[f"{report['unchanged']:,}", f"{statistics.median(walls):.2f} s",
