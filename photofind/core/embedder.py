@@ -9,6 +9,7 @@ progress, when the machine has a network. Pickled checkpoints are only ever open
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -233,6 +234,11 @@ class Embedder:
         if self.threads:
             torch.set_num_threads(self.threads)
         model, preprocess, tokenizer = _load(self.spec, self.device, self.cache_dir)
+        # torch, open_clip and the model add a few hundred thousand objects that live as
+        # long as the process; left to the cyclic garbage collector, each full collection
+        # walked them all, stalling the app's GUI thread for up to 250 ms (measured by
+        # bench/gui_responsiveness.py). Frozen, collections skip them.
+        gc.freeze()
         self._parts = (model, tokenizer)
         self.transform = preprocess  # open_clip's own
         if self._image_session is None:
