@@ -6,7 +6,7 @@
 # ImageMagick's `import`:
 #   first-run.png          the welcome page (Pictures preselected)
 #   model-unavailable.png  Start with no network for the standard model: the explanation
-#   indexing.png           3000 demo scenes being indexed, already searchable
+#   indexing.png           10000 demo scenes being indexed, already searchable
 #   search.png             "red circle" typed, first result selected
 #   similar.png            a result dragged onto the window: find similar
 #   search-dark.png        the same in a dark theme
@@ -84,17 +84,17 @@ rm -rf "$DATA" "$XDG_CONFIG_HOME/photofind"
 
 # 2. A library being indexed, searched meanwhile; then a search and a find-similar.
 if [ -f photofind/models/demo/open_clip_config.json ]; then
-    # 3000 demo scenes in ~/Pictures, the demo model chosen in the settings, one core:
-    # big enough that the indexing shot catches indexing under way (the 300 scenes of
-    # "Try the demo library" are indexed in about a second).
+    # 10000 demo scenes in ~/Pictures, the demo model chosen in the settings, one core:
+    # big enough that the indexing shot catches indexing under way (the app indexes demo
+    # scenes at ~600 a second; 3000 were done before the query was typed).
     QUERY="red circle"
-    COUNT=3000
-    "$PY" - "$WORK" <<'PYEOF'
+    COUNT=10000
+    "$PY" - "$WORK" "$COUNT" <<'PYEOF'
 import sys
 from pathlib import Path
 from photofind.demo import write_library
 work = Path(sys.argv[1])
-write_library(work / "sam" / "Pictures", 3000)
+write_library(work / "sam" / "Pictures", int(sys.argv[2]))
 conf = work / "sam" / ".config" / "photofind" / "photofind.conf"
 conf.parent.mkdir(parents=True, exist_ok=True)
 conf.write_text("[model]\nspec=demo\npretrained=\n\n[index]\ndevice=cpu\ncores=1\n")
