@@ -76,24 +76,31 @@ def test_torch_backend_is_still_selectable(tiny_model, tmp_path):
     assert not (tmp_path / "models" / "onnx").exists()
 
 
+def photofind_fresh(data_dir: Path, *args: str) -> tuple[list[str], str]:
+    """`photofind --data-dir DATA ARGS…` in a fresh interpreter: which of torch, open_clip,
+    torchvision it imported, and what it printed."""
+    code = (
+        "import json, sys\n"
+        "from photofind.cli import main\n"
+        f"main({['--data-dir', str(data_dir), *map(str, args)]!r})\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'open_clip', 'torchvision')"
+        " if m in sys.modules)), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stderr.strip().splitlines()[-1]), run.stdout
+
+
 def test_search_runs_without_torch_and_agrees_with_it(tiny_model, cli, data_dir, tmp_path):
     from photofind.core.datadir import DataDir
     from photofind.core.library import Searcher
 
     make_library(tmp_path / "lib", count=8)
     cli("index", tmp_path / "lib", "--model", tiny_model)
-    code = (
-        "import json, sys\n"
-        "from photofind.cli import main\n"
-        f"main(['--data-dir', {str(data_dir)!r}, 'search', 'a red thing', '--json'])\n"
-        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)),"
-        " file=sys.stderr)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
-    fast = json.loads(run.stdout)["results"]
+    loaded, out = photofind_fresh(data_dir, "search", "a red thing", "--json")
+    assert loaded == []
+    fast = json.loads(out)["results"]
     searcher = Searcher(DataDir(data_dir))
     try:
         exact = Embedder(searcher.spec, "cpu", DataDir(data_dir).models,
@@ -126,17 +133,9 @@ def test_fast_preprocess_matches_open_clip(tiny_model, tmp_path):
 def test_nothing_changed_rescan_loads_no_model(tiny_model, cli, data_dir, tmp_path):
     lib = make_library(tmp_path / "lib", count=4)
     cli("index", tmp_path / "lib", "--model", tiny_model)
-    code = (
-        "import json, sys\n"
-        "from photofind.cli import main\n"
-        f"main(['--data-dir', {str(data_dir)!r}, 'index', '--json'])\n"
-        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)),"
-        " file=sys.stderr)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
-    assert json.loads(run.stdout)["unchanged"] == len(lib)
+    loaded, out = photofind_fresh(data_dir, "index", "--json")
+    assert loaded == []
+    assert json.loads(out)["unchanged"] == len(lib)
     # a change loads the model and embeds it as before
     picture(99).save(tmp_path / "lib" / "new.jpg")
     assert cli.json("index")["embedded"] == 1
@@ -170,17 +169,6 @@ def test_pil_preprocess_gives_open_clips_pixels(model, tmp_path):
     assert PilPreprocess.describe(Image.open) is None  # not a transform it can replay
 
 
-def _modules_after(code: str) -> tuple[list[str], str]:
-    """Runs `code` in a fresh interpreter; which of torch, open_clip it imported, and its
-    standard output."""
-    code += ("\nimport json, sys\nprint(json.dumps(sorted(m for m in ('torch', 'open_clip',"
-             " 'torchvision') if m in sys.modules)), file=sys.stderr)\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stderr.strip().splitlines()[-1]), run.stdout
-
-
 def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_dir, tmp_path):
     """After the first run exported the model, indexing new photos and finding similar
     ones start without torch, and make the vectors the exported tower made before."""
@@ -191,14 +179,10 @@ def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_
     shown = cli.json("similar", lib["jpeg"], "--limit", "1")["results"][0]
     for i in range(3):
         picture(40 + i).save(tmp_path / "lib" / f"new{i}.jpg")
-    main = "from photofind.cli import main\n"
-    loaded, out = _modules_after(
-        main + f"main(['--data-dir', {str(data_dir)!r}, 'index', '--json'])")
+    loaded, out = photofind_fresh(data_dir, "index", "--json")
     assert loaded == []
     assert json.loads(out)["embedded"] == 3
-    loaded, out = _modules_after(
-        main + f"main(['--data-dir', {str(data_dir)!r}, 'similar', "
-        f"{str(lib['jpeg'])!r}, '--json', '--limit', '1'])")
+    loaded, out = photofind_fresh(data_dir, "similar", lib["jpeg"], "--json", "--limit", "1")
     assert loaded == []
     (best,) = json.loads(out)["results"]
     assert best["path"] == shown["path"] == str(lib["jpeg"])

@@ -22,7 +22,7 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from photofind.core.errors import CatalogCorrupt, PhotofindError
+from photofind.core.errors import CatalogCorrupt, PhotofindError, one_line
 
 migrations = Migrations("photofind")
 
@@ -477,7 +477,7 @@ def damaged(path: Path, exc: BaseException) -> CatalogCorrupt:
     restore = (f", or copy {earlier[-1]} (made before the last upgrade) to {path}"
                if earlier else "")
     return CatalogCorrupt(
-        f"the catalog {path} is damaged ({_first_line(exc)}); photofind changed nothing and "
+        f"the catalog {path} is damaged ({one_line(exc)}); photofind changed nothing and "
         f"{where}. To start again, delete {path.name}, {path.name}-wal and {path.name}-shm "
         f"from {folder} and run 'photofind index' with your photo folders{restore}"
     )
@@ -504,9 +504,3 @@ def _keep_damaged_copy(path: Path) -> Path | None:
         return target
     except OSError:
         return None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
-

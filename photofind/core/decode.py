@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from photofind.core.errors import NotAnImage
+from photofind.core.errors import NotAnImage, one_line
 
 try:
     import pillow_heif
@@ -182,15 +182,13 @@ def _reason(exc: BaseException) -> str:
         return "not a recognised image file (damaged, or not an image)"
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
         return "image is too large to decode safely (decompression bomb limit)"
-    detail = one_line(str(exc)) or type(exc).__name__
+    detail = one_line(exc)
     if "truncated" in detail.lower():
         return detail if detail.startswith("image file is truncated") \
             else f"image file is truncated ({detail})"
     return f"image could not be decoded ({detail})"
 
 
-def one_line(text: str, limit: int = 200) -> str:
-    """The first non-empty line of `text`, at most `limit` characters: failure reasons are
-    stored and shown as one line."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0][:limit] if lines else ""
+def unexpected(exc: BaseException) -> str:
+    """The recorded reason for a file that met a bug rather than bad bytes."""
+    return f"unexpected error while decoding ({type(exc).__name__}: {one_line(str(exc))})"

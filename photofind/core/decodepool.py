@@ -43,7 +43,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from photofind.core.decode import Decoded, content_hash, decode_for_model, one_line, read_file
+from photofind.core.decode import Decoded, content_hash, decode_for_model, read_file, unexpected
 from photofind.core.errors import NotAnImage
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -98,8 +98,7 @@ def _serve(conn, idle_exit_s: float) -> None:
         except NotAnImage as exc:
             answer = ("bad", str(exc))
         except Exception as exc:  # a decoder bug fails this file, not the worker
-            answer = ("bad", f"unexpected error while decoding ({type(exc).__name__}: "
-                             f"{one_line(str(exc))})")
+            answer = ("bad", unexpected(exc))
         del data
         try:  # raw bytes, not pickled: no extra copy of the pixels
             conn.send(answer)

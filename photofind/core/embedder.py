@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from photofind.core.errors import ModelUnavailable, PhotofindError
+from photofind.core.errors import ModelUnavailable, PhotofindError, one_line
 
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
@@ -205,7 +205,7 @@ class Embedder:
             self._start_onnx(tower, ready[1] if ready else None)
         except Exception as exc:  # an export problem must not stop indexing
             if backend == "onnx":
-                raise PhotofindError(f"could not export {spec} to ONNX ({_one_line(exc)})") from None
+                raise PhotofindError(f"could not export {spec} to ONNX ({one_line(exc, 300)})") from None
             logging.getLogger(__name__).warning("ONNX export failed, using torch: %s", exc)
 
     @property
@@ -534,7 +534,7 @@ def _load(spec: ModelSpec, device: str, cache_dir: Path | None):
     except ModelUnavailable:
         raise
     except Exception as exc:
-        raise ModelUnavailable(f"{_missing_message(spec, cache_dir)} ({_one_line(exc)})") from None
+        raise ModelUnavailable(f"{_missing_message(spec, cache_dir)} ({one_line(exc, 300)})") from None
     model.eval()
     return model, preprocess, tokenizer
 
@@ -597,8 +597,3 @@ def _missing_message(spec: ModelSpec, cache_dir: Path | None) -> str:
         "holds open_clip_config.json and open_clip_model.safetensors "
         "(--model local-dir:/path/to/folder). To try photofind offline: photofind demo"
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__

@@ -22,6 +22,15 @@ class CatalogCorrupt(PhotofindError):
 
 
 
+def one_line(text: str | BaseException, limit: int = 200) -> str:
+    """The first non-empty line of `text`, at most `limit` characters: reasons are stored
+    and shown as one line. An exception with no message gives its class's name."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if lines:
+        return lines[0][:limit]
+    return type(text).__name__ if isinstance(text, BaseException) else ""
+
+
 class DiskFull(PhotofindError):
     """The data directory could not be written: its disk is full, hit a size limit, or
     failed (an I/O error, a file system gone read-only)."""

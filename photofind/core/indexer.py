@@ -34,7 +34,7 @@ import numpy as np
 
 from photofind.core import scanner
 from photofind.core.catalog import Catalog, NewPhoto, is_within
-from photofind.core.decode import PERMISSION_DENIED, one_line
+from photofind.core.decode import PERMISSION_DENIED, unexpected
 from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError, disk_full, is_disk_full
@@ -414,8 +414,7 @@ class Indexer:
         except DecoderPoolClosed:  # the run is stopping: this file is looked at next time
             result.deferred = time.time()
         except Exception as exc:  # a decoder bug must fail this file, not the run
-            result.error = (f"unexpected error while decoding ({type(exc).__name__}: "
-                            f"{one_line(str(exc))})")
+            result.error = unexpected(exc)
         if result.error is not None and not os.path.lexists(job.path):
             result.error, result.vanished = None, True
         if result.error is not None and self.settle_s is not None:

@@ -50,6 +50,15 @@ def checksum(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def file_checksum(path: Path) -> str:
+    """`checksum` of a file's bytes, read in chunks (an index at 1M photos is 1.2 GB)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def read_state(catalog: Catalog) -> IndexState | None:
     raw = catalog.get_meta(STATE_KEY)
     if not raw:
@@ -260,13 +269,10 @@ def _load(folder: Path, state: IndexState | None, model: str, dim: int
         return f"it has {state.dim} dimensions, the model makes {dim}", None
     path = folder / state.file
     try:  # streamed, then loaded by usearch from the file: no second copy in memory
-        digest = hashlib.blake2b(digest_size=16)
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 22):
-                digest.update(chunk)
+        digest = file_checksum(path)
     except OSError as exc:
         return f"its file could not be read ({exc.strerror or exc})", None
-    if digest.hexdigest() != state.checksum:
+    if digest != state.checksum:
         return "its file is damaged (checksum mismatch)", None
     try:  # saved files are never changed in place, only replaced under new names
         index = Index.restore(str(path))

@@ -70,7 +70,8 @@ class LibraryWorker:
 
     def __init__(
         self, data_dir: DataDir, *, device: str = "auto", workers: int | None = None,
-        threads: int | None = None, batch_size: int = 32, quiet_s: float = 0.5, settle_s: float | None = None,
+        threads: int | None = None, batch_size: int = 32, quiet_s: float = 0.5,
+        settle_s: float | None = None,
         retry_incomplete_s: float = 5.0, max_wait_s: float = 10.0, save_every_s: float = 10.0,
         poll_roots_s: float = 3.0, rescan_every_s: float = 30.0,
         safety_rescan_s: float | None = 3600.0, linger_s: float = 0.25, watch: bool = True,
