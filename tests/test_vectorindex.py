@@ -53,6 +53,58 @@ def test_reader_sees_rows_committed_after_the_last_save(indexed):
     assert reopen(data, model) == []  # the writer catches up without a rebuild
 
 
+def test_a_reader_maps_the_saved_file_and_follows_the_writer_without_changing_it(indexed):
+    """Readers map the saved index (a million photos open in ~0.1 s) and trust it without
+    a checksum while it is the very file the writer saved. Rows committed and photos
+    deleted after that save still show up, or no longer do, in a long-lived reader."""
+    data, files, model = indexed
+    (index_file,) = data.root.glob("vectors-*.usearch")
+    saved = index_file.read_bytes()
+    searcher = Searcher(data)
+    try:
+        assert searcher.vectors.mapped
+        assert searcher.search_image(files["png"], 1)[0].path == str(files["png"])
+        assert searcher.vectors.mapped  # nothing changed: still the mapped file
+        with Writer(data, "index") as writer:  # commits, never saves the index (a crash)
+            embedder = writer.load_model(ModelSpec.parse(model))
+            png = writer.catalog.photo_by_path(str(files["png"]))
+            vector = writer.catalog.vector(png.id)
+            with writer.catalog.db.atomic():
+                writer.catalog.insert_photo(NewPhoto(
+                    "/elsewhere/late.png", "/elsewhere", 1, 1, "h", 1, 1, None, "PNG",
+                    embedder.model_id, vector))
+                writer.catalog.delete_photos([png.id])
+            paths = [r.path for r in searcher.search_image(files["png"], 2)]
+    finally:
+        searcher.close()
+    assert paths[0] == "/elsewhere/late.png" and str(files["png"]) not in paths
+    assert index_file.read_bytes() == saved  # the reader worked on a copy in memory
+
+
+def test_a_reader_checks_a_file_that_changed_since_the_save(indexed):
+    """Damage that keeps the file's size and even its modification time (a sync tool, a
+    bad copy) changes its ctime: the reader checks the checksum and does not trust it."""
+    import os
+
+    data, files, _model = indexed
+    (index_file,) = data.root.glob("vectors-*.usearch")
+    st = index_file.stat()
+    data_bytes = bytearray(index_file.read_bytes())
+    for i in range(len(data_bytes) - 64, len(data_bytes)):  # the last vectors' bytes
+        data_bytes[i] ^= 0x5A
+    index_file.write_bytes(bytes(data_bytes))
+    os.utime(index_file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert index_file.stat().st_size == st.st_size
+    searcher = Searcher(data)
+    try:
+        assert not searcher.vectors.mapped  # built from the catalog instead
+        for kind in ("png", "jpeg"):
+            top = searcher.search_image(files[kind], 1)[0]
+            assert top.path == str(files[kind]) and top.score > 0.99
+    finally:
+        searcher.close()
+
+
 @pytest.mark.parametrize("damage", ["delete", "truncate", "zero", "other-model"])
 def test_damaged_index_is_rebuilt_and_search_works(indexed, damage, other_model):
     data, files, model = indexed

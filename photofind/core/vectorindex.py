@@ -44,6 +44,8 @@ class IndexState:
     count: int
     seq: int
     checksum: str
+    # the file as the writer left it: size, mtime_ns, ctime_ns, inode (see `identity`)
+    stat: list[int] | None = None
 
 
 def checksum(data: bytes) -> str:
@@ -57,6 +59,13 @@ def file_checksum(path: Path) -> str:
         while chunk := f.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def identity(path: Path) -> list[int]:
+    """What says a file is still the one the writer saved: any write, truncation, copy or
+    replacement changes its size, ctime or inode (a ctime cannot be set back)."""
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def read_state(catalog: Catalog) -> IndexState | None:
@@ -105,6 +114,7 @@ class VectorIndex:
         self.index.expansion_search = breadth(len(index))  # saved files don't keep it
         self.seq = seq  # every catalog change up to this seq is in `index`
         self.dirty = False
+        self.mapped = False  # `index` is a read-only view of a saved file (readers)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -132,25 +142,34 @@ class VectorIndex:
         if vi.dirty:
             vi.save(catalog)
         else:
+            if state.stat != identity(folder / state.file):  # copied, restored, or older
+                state.stat = identity(folder / state.file)   # photofind: verified just now
+                with catalog.db.atomic():
+                    catalog.set_meta(STATE_KEY, json.dumps(asdict(state)))
             vi.remove_other_files(keep=state.file, catalog=catalog)
         return vi
 
     @classmethod
     def open_for_reading(cls, folder: Path, catalog: Catalog, model: str, dim: int
                          ) -> VectorIndex:
-        """Load the saved index into memory and replay newer catalog rows; never writes.
+        """Map the saved index file and replay newer catalog rows; never writes.
 
-        A reader whose saved index is unusable (being rebuilt, damaged) searches an
+        The file is memory-mapped (a million photos open in ~0.1 s instead of ~1.7 s of
+        checksum and load) and its checksum is checked only when the file is not, by its
+        size, times and inode, the one the writer verified and saved (see `identity`). The
+        first change a reader needs (rows committed since the save, photos deleted since)
+        copies the index into memory (`_own`). A reader whose saved index is unusable (being rebuilt, damaged) searches an
         in-memory index built from the catalog instead. Photos deleted after the last save
         (a writer killed before saving again) are dropped, so they take no result's place.
         """
         for _attempt in range(3):
             with catalog.db.atomic():  # one snapshot of the catalog, whatever the writer does
                 state = read_state(catalog)
-                _problem, loaded = _load(folder, state, model, dim)
+                _problem, loaded = _load(folder, state, model, dim, view=True)
                 if loaded is None:
                     continue
                 vi = cls(folder, model, dim, loaded, state.seq)
+                vi.mapped = True
                 vi.drop_stale(catalog, state)
                 vi.catch_up(catalog)
                 if len(vi) == catalog.count_photos(model):
@@ -197,7 +216,16 @@ class VectorIndex:
         self.remove(stale)
         return len(stale)
 
+    def _own(self) -> None:
+        """Before any change: a mapped file is read-only (usearch crashes on a change), so
+        work on an in-memory copy from here on (~0.6 s at a million photos)."""
+        if self.mapped:
+            self.index = self.index.copy()
+            self.index.expansion_search = breadth(len(self.index))
+            self.mapped = False
+
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._own()
         ids = np.asarray(ids, dtype=np.uint64)
         present = np.atleast_1d(self.index.contains(ids)) if len(self.index) else None
         if present is not None and present.any():
@@ -208,6 +236,7 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.uint64)
         if len(ids):
+            self._own()
             self.index.remove(ids)
             self.dirty = True
 
@@ -240,7 +269,8 @@ class VectorIndex:
             raise
         os.replace(tmp, target)
         _fsync_dir(self.folder)
-        state = IndexState(name, self.model, self.dim, len(self.index), self.seq, checksum(data))
+        state = IndexState(name, self.model, self.dim, len(self.index), self.seq, checksum(data),
+                           identity(target))
         with catalog.db.atomic():
             catalog.set_meta(STATE_KEY, json.dumps(asdict(state)))
         self.dirty = False
@@ -259,8 +289,10 @@ class VectorIndex:
                     pass  # e.g. open by a reader on Windows; removed on a later save
 
 
-def _load(folder: Path, state: IndexState | None, model: str, dim: int
+def _load(folder: Path, state: IndexState | None, model: str, dim: int, view: bool = False
           ) -> tuple[str, Index | None]:
+    """The saved index, checked against its state; `view`: mapped, not read into memory,
+    and its checksum trusted when the file is still the one the writer saved."""
     if state is None:
         return "no saved index", None
     if state.model != model:
@@ -269,13 +301,13 @@ def _load(folder: Path, state: IndexState | None, model: str, dim: int
         return f"it has {state.dim} dimensions, the model makes {dim}", None
     path = folder / state.file
     try:  # streamed, then loaded by usearch from the file: no second copy in memory
-        digest = file_checksum(path)
+        trusted = view and state.stat is not None and identity(path) == state.stat
+        if not trusted and file_checksum(path) != state.checksum:
+            return "its file is damaged (checksum mismatch)", None
     except OSError as exc:
         return f"its file could not be read ({exc.strerror or exc})", None
-    if digest != state.checksum:
-        return "its file is damaged (checksum mismatch)", None
     try:  # saved files are never changed in place, only replaced under new names
-        index = Index.restore(str(path))
+        index = Index.restore(str(path), view=view)
     except Exception as exc:  # usearch raises plain RuntimeError/ValueError on bad data
         return f"its file could not be loaded ({exc})", None
     if index is None or index.ndim != dim or len(index) != state.count:
