@@ -286,6 +286,21 @@ def test_rotated_and_odd_images_decode_upright(tmp_path):
         assert (decoded.width, decoded.height) == (120, 80)
         assert np.abs(np.asarray(decoded.image, dtype=np.float32) - ref).mean() < 6, orientation
 
+    # for the model, a big photo is reduced (JPEG draft, then a whole-factor box filter)
+    # before it is turned: the same upright pixels whatever the orientation
+    big = picture(3, (2400, 1600))
+    small = None
+    for orientation in range(1, 9):
+        path = jpeg_with_orientation(big, tmp_path / f"big{orientation}.jpg", orientation)
+        decoded, _, _ = open_image(path, 32)
+        assert (decoded.width, decoded.height) == (2400, 1600), orientation
+        assert decoded.image.size == (100, 67), orientation  # 1/8 draft, then reduce(3)
+        pixels = np.asarray(decoded.image, dtype=np.float32)
+        small = pixels if small is None else small
+        assert np.abs(pixels - small).mean() < 6, orientation
+    assert np.abs(small - np.asarray(big.resize((100, 67), Image.BOX), dtype=np.float32)
+                  ).mean() < 6
+
     cmyk = save(picture(4).convert("CMYK"), tmp_path / "cmyk.jpg")
     sixteen = tmp_path / "sixteen.png"
     Image.fromarray((np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)).save(sixteen)

@@ -115,7 +115,7 @@ class ThumbnailCache:
 
 def make_thumbnail(data: bytes, bucket: int) -> Image.Image:
     """An upright RGB image no larger than `bucket` on its longest side."""
-    decoded = decode(data, bucket)
+    decoded = decode(data, bucket, reduce=True)  # box-reduced before it is turned upright
     image = decoded.image
     if max(image.size) > bucket:
         image = image.copy()
