@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from imagezoo import make_library
+from imagezoo import make_library, picture
 
 from photofind.core.catalog import NewPhoto
 from photofind.core.datadir import DataDir
@@ -79,6 +79,28 @@ def test_a_reader_maps_the_saved_file_and_follows_the_writer_without_changing_it
         searcher.close()
     assert paths[0] == "/elsewhere/late.png" and str(files["png"]) not in paths
     assert index_file.read_bytes() == saved  # the reader worked on a copy in memory
+
+
+def test_a_reader_outlives_the_file_it_mapped(indexed):
+    """The app's reader stays open for hours while the writer saves new index files and
+    deletes the old ones, the one the reader mapped included."""
+    data, files, _model = indexed
+    (mapped_file,) = data.root.glob("vectors-*.usearch")
+    searcher = Searcher(data)
+    try:
+        assert searcher.vectors.mapped
+        root = files["png"].parent
+        late = picture(7, (320, 240))
+        late.save(root / "late.jpg", quality=90)
+        with Writer(data, "index") as writer:
+            writer.index()
+        assert not mapped_file.exists()  # replaced by the writer's save
+        top = searcher.search_image(root / "late.jpg", 1)[0]
+        assert top.path == str(root / "late.jpg") and top.score > 0.99
+        top = searcher.search_image(files["jpeg"], 1)[0]
+        assert top.path == str(files["jpeg"]) and top.score > 0.99
+    finally:
+        searcher.close()
 
 
 def test_a_reader_checks_a_file_that_changed_since_the_save(indexed):
