@@ -322,19 +322,22 @@ class Searcher:
         return results
 
 
-def status(data_dir: DataDir) -> dict:
+def status(data_dir: DataDir, thorough: bool = True) -> dict:
+    """What the library holds. `thorough` (the `status` command) counts searchable photos
+    by reading every row, which also notices damaged pages (~0.4 s at a million photos);
+    the desktop app, asking after every burst of indexing, counts from the index alone."""
     catalog = Catalog.open_for_reading(data_dir.catalog)
     if catalog is None:
         return {"roots": [], "photos": 0, "failed": 0, "model": None, "offline_roots": [],
                 "data_dir": str(data_dir.root), "indexing": False}
     try:
         with catalog.db.atomic():  # one snapshot: counts that agree while a writer commits
-            return _status(catalog, data_dir)
+            return _status(catalog, data_dir, thorough)
     finally:
         catalog.close()
 
 
-def _status(catalog: Catalog, data_dir: DataDir) -> dict:
+def _status(catalog: Catalog, data_dir: DataDir, thorough: bool) -> dict:
     spec = active_spec(catalog)
     model_id = spec.model_id() if spec else None
     state = read_state(catalog)
@@ -345,7 +348,8 @@ def _status(catalog: Catalog, data_dir: DataDir) -> dict:
         "failed": catalog.count_failures(),
         "model": str(spec) if spec else None,
         "offline_roots": [r for r in roots if not os.path.isdir(r)],
-        "searchable": catalog.count_searchable(model_id) if model_id else 0,
+        "searchable": (catalog.count_searchable(model_id) if thorough
+                       else catalog.count_photos(model_id)) if model_id else 0,
         "index_vectors": state.count if state else 0,
         "data_dir": str(data_dir.root),
         "indexing": locking.is_held(data_dir.lock),
