@@ -142,8 +142,9 @@ class VectorIndex:
         if vi.dirty:
             vi.save(catalog)
         else:
-            if state.stat != identity(folder / state.file):  # copied, restored, or older
-                state.stat = identity(folder / state.file)   # photofind: verified just now
+            now = identity(folder / state.file)
+            if state.stat != now:  # copied, restored, or saved by an older photofind: the
+                state.stat = now   # checksum was verified just now, so readers may trust it
                 with catalog.db.atomic():
                     catalog.set_meta(STATE_KEY, json.dumps(asdict(state)))
             vi.remove_other_files(keep=state.file, catalog=catalog)
@@ -158,9 +159,10 @@ class VectorIndex:
         checksum and load) and its checksum is checked only when the file is not, by its
         size, times and inode, the one the writer verified and saved (see `identity`). The
         first change a reader needs (rows committed since the save, photos deleted since)
-        copies the index into memory (`_own`). A reader whose saved index is unusable (being rebuilt, damaged) searches an
-        in-memory index built from the catalog instead. Photos deleted after the last save
-        (a writer killed before saving again) are dropped, so they take no result's place.
+        copies the index into memory (`_own`). A reader whose saved index is unusable
+        (being rebuilt, damaged) searches an in-memory index built from the catalog
+        instead. Photos deleted after the last save (a writer killed before saving again)
+        are dropped, so they take no result's place.
         """
         for _attempt in range(3):
             with catalog.db.atomic():  # one snapshot of the catalog, whatever the writer does
