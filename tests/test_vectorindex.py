@@ -104,6 +104,31 @@ def test_a_reader_outlives_the_file_it_mapped(indexed):
         searcher.close()
 
 
+def test_a_save_never_replaces_the_file_a_reader_maps(indexed):
+    """Removing photos saves the index at the same catalog seq, from the same process (the
+    app's writer and reader share one): the save goes to a new file, so the reader's map
+    is never replaced under it (on Windows the replace would fail outright)."""
+    data, files, model = indexed
+    (first,) = data.root.glob("vectors-*.usearch")
+    searcher = Searcher(data)
+    try:
+        assert searcher.vectors.mapped
+        with Writer(data, "index") as writer:
+            writer.load_model(ModelSpec.parse(model))
+            png = writer.catalog.photo_by_path(str(files["png"]))
+            with writer.catalog.db.atomic():
+                writer.catalog.delete_photos([png.id])
+            writer.vectors.remove(np.array([png.id], dtype=np.uint64))
+            writer.vectors.save(writer.catalog)
+            state = json.loads(writer.catalog.get_meta(STATE_KEY))
+        assert state["file"] != first.name and state["count"] == len(files) - 1
+        assert [p.name for p in data.root.glob("vectors-*.usearch")] == [state["file"]]
+        paths = [r.path for r in searcher.search_image(files["png"], len(files))]
+        assert str(files["png"]) not in paths and len(paths) == len(files) - 1
+    finally:
+        searcher.close()
+
+
 def test_readers_skip_the_checksum_only_of_the_file_the_writer_saved(indexed, monkeypatch,
                                                                      tmp_path):
     """Reading a million photos' index through the checksum took 0.9 s of a 2.2 s search.

@@ -259,6 +259,12 @@ class VectorIndex:
         """Write the index atomically, then record it in the catalog."""
         data = bytes(self.index.save())
         name = f"vectors-{self.seq}-{os.getpid()}.usearch"
+        again = 1
+        while (self.folder / name).exists():  # a save with no new rows (photos removed):
+            # never replace a saved file, which readers may have mapped (on Windows, a
+            # mapped file cannot be replaced at all)
+            name = f"vectors-{self.seq}-{os.getpid()}-{again}.usearch"
+            again += 1
         target = self.folder / name
         tmp = self.folder / (name + ".tmp")
         try:
