@@ -123,8 +123,9 @@ def decode(data: bytes, min_side: int, reduce: bool = False) -> Decoded:
 
 
 def decode_for_model(data: bytes, min_side: int) -> Decoded:
-    """`decode`, then `shrink`: what the model's preprocess transform gets, for indexing
-    (in a decode worker process) and for find-similar alike, so both see the same pixels."""
+    """`decode` with `shrink` (before the turn): what the model's preprocess transform
+    gets, for indexing (in a decode worker process) and for find-similar alike, so both
+    see the same pixels."""
     return decode(data, min_side, reduce=True)
 
 

@@ -21,7 +21,6 @@ class CatalogCorrupt(PhotofindError):
     """The catalog database is damaged; it is kept as it is and never silently replaced."""
 
 
-
 def one_line(text: str | BaseException, limit: int = 200) -> str:
     """The first non-empty line of `text`, at most `limit` characters: reasons are stored
     and shown as one line. An exception with no message gives its class's name."""

@@ -106,7 +106,8 @@ def new_usearch(dim: int) -> Index:
 
 
 class VectorIndex:
-    def __init__(self, folder: Path, model: str, dim: int, index: Index, seq: int) -> None:
+    def __init__(self, folder: Path, model: str, dim: int, index: Index, seq: int,
+                 mapped: bool = False) -> None:
         self.folder = folder
         self.model = model
         self.dim = dim
@@ -114,7 +115,7 @@ class VectorIndex:
         self.index.expansion_search = breadth(len(index))  # saved files don't keep it
         self.seq = seq  # every catalog change up to this seq is in `index`
         self.dirty = False
-        self.mapped = False  # `index` is a read-only view of a saved file (readers)
+        self.mapped = mapped  # `index` is a read-only view of a saved file (readers)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -170,8 +171,7 @@ class VectorIndex:
                 _problem, loaded = _load(folder, state, model, dim, view=True)
                 if loaded is None:
                     continue
-                vi = cls(folder, model, dim, loaded, state.seq)
-                vi.mapped = True
+                vi = cls(folder, model, dim, loaded, state.seq, mapped=True)
                 vi.drop_stale(catalog, state)
                 vi.catch_up(catalog)
                 if len(vi) == catalog.count_photos(model):
