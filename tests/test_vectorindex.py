@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -36,20 +37,21 @@ def reopen(data: DataDir, model: str) -> list[str]:
     return notes
 
 
+def add_late_row(writer: Writer, model_id: str, vector: np.ndarray) -> None:
+    """A photo row committed to the catalog (the index is not saved: like a crash)."""
+    writer.catalog.insert_photo(NewPhoto(
+        "/elsewhere/late.png", "/elsewhere", 1, 1, "h", 1, 1, None, "PNG", model_id, vector))
+
+
 def test_reader_sees_rows_committed_after_the_last_save(indexed):
     data, files, model = indexed
     with Writer(data, "index") as writer:
         embedder = writer.load_model(ModelSpec.parse(model))
         vector = writer.catalog.vector(writer.catalog.photo_by_path(str(files["png"])).id)
         with writer.catalog.db.atomic():  # committed, but the index is never saved (a crash)
-            writer.catalog.insert_photo(NewPhoto(
-                "/elsewhere/late.png", "/elsewhere", 1, 1, "h", 1, 1, None, "PNG",
-                embedder.model_id, vector))
-    searcher = Searcher(data)
-    try:
+            add_late_row(writer, embedder.model_id, vector)
+    with closing(Searcher(data)) as searcher:
         paths = [r.path for r in searcher.search_image(files["png"], 2)]
-    finally:
-        searcher.close()
     assert set(paths) == {str(files["png"]), "/elsewhere/late.png"}
     assert reopen(data, model) == []  # the writer catches up without a rebuild
 
@@ -61,8 +63,7 @@ def test_a_reader_maps_the_saved_file_and_follows_the_writer_without_changing_it
     data, files, model = indexed
     (index_file,) = data.root.glob("vectors-*.usearch")
     saved = index_file.read_bytes()
-    searcher = Searcher(data)
-    try:
+    with closing(Searcher(data)) as searcher:
         assert searcher.vectors.mapped
         assert searcher.search_image(files["png"], 1)[0].path == str(files["png"])
         assert searcher.vectors.mapped  # nothing changed: still the mapped file
@@ -71,13 +72,9 @@ def test_a_reader_maps_the_saved_file_and_follows_the_writer_without_changing_it
             png = writer.catalog.photo_by_path(str(files["png"]))
             vector = writer.catalog.vector(png.id)
             with writer.catalog.db.atomic():
-                writer.catalog.insert_photo(NewPhoto(
-                    "/elsewhere/late.png", "/elsewhere", 1, 1, "h", 1, 1, None, "PNG",
-                    embedder.model_id, vector))
+                add_late_row(writer, embedder.model_id, vector)
                 writer.catalog.delete_photos([png.id])
             paths = [r.path for r in searcher.search_image(files["png"], 2)]
-    finally:
-        searcher.close()
     assert paths[0] == "/elsewhere/late.png" and str(files["png"]) not in paths
     assert index_file.read_bytes() == saved  # the reader worked on a copy in memory
 
@@ -87,8 +84,7 @@ def test_a_reader_outlives_the_file_it_mapped(indexed):
     deletes the old ones, the one the reader mapped included."""
     data, files, _model = indexed
     (mapped_file,) = data.root.glob("vectors-*.usearch")
-    searcher = Searcher(data)
-    try:
+    with closing(Searcher(data)) as searcher:
         assert searcher.vectors.mapped
         root = files["png"].parent
         late = picture(7, (320, 240))
@@ -100,8 +96,6 @@ def test_a_reader_outlives_the_file_it_mapped(indexed):
         assert top.path == str(root / "late.jpg") and top.score > 0.99
         top = searcher.search_image(files["jpeg"], 1)[0]
         assert top.path == str(files["jpeg"]) and top.score > 0.99
-    finally:
-        searcher.close()
 
 
 def test_a_save_never_replaces_the_file_a_reader_maps(indexed):
@@ -110,8 +104,7 @@ def test_a_save_never_replaces_the_file_a_reader_maps(indexed):
     is never replaced under it (on Windows the replace would fail outright)."""
     data, files, model = indexed
     (first,) = data.root.glob("vectors-*.usearch")
-    searcher = Searcher(data)
-    try:
+    with closing(Searcher(data)) as searcher:
         assert searcher.vectors.mapped
         with Writer(data, "index") as writer:
             writer.load_model(ModelSpec.parse(model))
@@ -125,8 +118,6 @@ def test_a_save_never_replaces_the_file_a_reader_maps(indexed):
         assert [p.name for p in data.root.glob("vectors-*.usearch")] == [state["file"]]
         paths = [r.path for r in searcher.search_image(files["png"], len(files))]
         assert str(files["png"]) not in paths and len(paths) == len(files) - 1
-    finally:
-        searcher.close()
 
 
 def test_readers_skip_the_checksum_only_of_the_file_the_writer_saved(indexed, monkeypatch,
@@ -144,11 +135,8 @@ def test_readers_skip_the_checksum_only_of_the_file_the_writer_saved(indexed, mo
     monkeypatch.setattr(vectorindex, "file_checksum", lambda path: checked.append(path) or real(path))
 
     def search(where: DataDir) -> str:
-        searcher = Searcher(where)
-        try:
+        with closing(Searcher(where)) as searcher:
             return searcher.search_image(files["jpeg"], 1)[0].path
-        finally:
-            searcher.close()
 
     assert search(data) == str(files["jpeg"]) and checked == []
     copy = DataDir(tmp_path / "copied")
@@ -172,14 +160,11 @@ def test_a_reader_checks_a_file_that_changed_since_the_save(indexed):
     index_file.write_bytes(bytes(data_bytes))
     os.utime(index_file, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert index_file.stat().st_size == st.st_size
-    searcher = Searcher(data)
-    try:
+    with closing(Searcher(data)) as searcher:
         assert not searcher.vectors.mapped  # built from the catalog instead
         for kind in ("png", "jpeg"):
             top = searcher.search_image(files[kind], 1)[0]
             assert top.path == str(files[kind]) and top.score > 0.99
-    finally:
-        searcher.close()
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "zero", "other-model"])
