@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import folder, generate  # noqa: E402
 from models import random_model  # noqa: E402
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 from photofind.core.decode import open_image  # noqa: E402
@@ -37,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus = generate(folder(0, 200), 200, 0)
     files = sorted(p for p in corpus.rglob("*") if p.is_file())[: args.photos]
-    rows = []
+    rows, speeds = [], []
     cache = Path(tempfile.mkdtemp(prefix="pfbench-models-"))
     for arch in args.arch or ["ViT-B-32-256", "ViT-S-32"]:
         spec = ModelSpec.parse(random_model(arch))
@@ -65,6 +66,7 @@ def main() -> None:
             rows.append([arch, name, f"{speed:.1f}", f"{speed / base:.2f}×",
                          f"{cos.min():.4f}", f"{cos.mean():.4f}"])
             print(rows[-1], flush=True)
+        speeds.append((arch, [(name, statistics.median(times[name])) for name in embedders]))
     body = (
         f"The image tower alone (photofind's `Embedder`, `--device cpu`, batches of 32 "
         f"preprocessed photos of the bench corpus, no decoding), random weights of the named "
@@ -75,7 +77,10 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("Image-tower backends (bench/backends.py)", body)
+        chart = Chart("The image tower alone, batches of 32, on the CPU", "images/s (higher is better)",
+                      speeds, note=f"median of {args.runs} passes over {len(files)} photos")
+        update_section("Image-tower backends (bench/backends.py)",
+                       body + "\n\n" + bars("backends", chart))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 from photofind.core.datadir import DataDir  # noqa: E402
@@ -176,7 +177,12 @@ def main() -> int:
     )
     print(body)
     if not args.no_write:
-        update_section(TITLE, body)
+        chart = Chart("New photo copied into a watched folder → found by a search",
+                      "seconds (lower is better)",
+                      [(f"run {i + 1}", [("copy → found", v)]) for i, v in enumerate(latencies)],
+                      targets=[("median", median), ("target: 5 s", 5.0)],
+                      note=f"{len(latencies)} runs, photofind watch --device cpu, {label}")
+        update_section(TITLE, body + "\n\n" + bars("freshness", chart))
     return 0 if worst < 5 else 1
 
 

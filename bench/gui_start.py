@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,7 @@ def main() -> None:
                 [sys.executable, "-m", "photofind", "--data-dir", str(folder), "status",
                  "--json"], cwd=ROOT, check=True, capture_output=True, text=True).stdout)["photos"]
             libraries.append((f"{folder.name}, {count:,} photos", folder))
-        rows, every = [], []
+        rows, every, medians = [], [], []
         for name, folder in libraries:
             if folder != data:  # what the app's writer does first, let finish: exports the
                 subprocess.run([sys.executable, "-c", WARM, str(folder)], cwd=ROOT, check=True)
@@ -129,6 +130,9 @@ def main() -> None:
                 print(f"{name}, run {i + 1}: window shown {r['shown']:.2f} s, first results "
                       f"{r['results']:.2f} s, torch imported: {r['torch']}", flush=True)
             every += runs
+            medians.append((name, [("window visible", statistics.median(r["shown"] for r in runs)),
+                                   ("first search answered",
+                                    statistics.median(r["results"] for r in runs))]))
             for key, moment in (("shown", "window visible"),
                                 ("results", "first search answered ('red circle' typed)")):
                 values = [r[key] for r in runs]
@@ -146,7 +150,10 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("GUI start-up (bench/gui_start.py)", body)
+        chart = Chart("`photofind gui`: launch → window, → first results", "seconds (lower is better)",
+                      medians, targets=[("target: window within 1 s", 1.0)],
+                      note=f"medians of {args.runs} launches")
+        update_section("GUI start-up (bench/gui_start.py)", body + "\n\n" + bars("gui-start", chart))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import describe, generate
 from corpus import folder as corpus_folder  # noqa: E402
 from models import random_model  # noqa: E402
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +171,18 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("Indexing (bench/indexing.py)", body)
+        cores = os.cpu_count() or 1
+        chart = Chart(
+            f"photofind index: images per second on the {info['files']}-photo corpus",
+            "images/s (higher is better)",
+            [(name, [("index run", results[name][0]["n"] / med(results[name], "seconds")),
+                     ("end to end", results[name][0]["n"] / med(results[name], "wall")),
+                     ("if the cores were ours",
+                      cores * results[name][0]["n"] / med(results[name], "run_cpu"))])
+             for name, *_ in configs],
+            targets=[("target for the default model: 20 images/s", 20.0)],
+            note=f"medians of {args.runs} runs, {cores} cores, --device cpu")
+        update_section("Indexing (bench/indexing.py)", body + "\n\n" + bars("indexing", chart))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import describe, generate, plan  # noqa: E402
 from corpus import folder as corpus_folder  # noqa: E402
 from models import CACHE, random_model  # noqa: E402
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -476,7 +477,21 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("Peer: photofind vs rclip (bench/peer.py)", body)
+        rate = Chart(f"Indexing the same {n} photos with the same model ({ARCH})",
+                     "images/s (higher is better)",
+                     [(tool.name, [("end to end", stats[tool.name]["e2e"]),
+                                   ("steady", stats[tool.name]["steady"]),
+                                   ("if the cores were ours", stats[tool.name]["idle"])])
+                      for tool in configs],
+                     note=f"medians of {args.rounds} alternated rounds, {cores} cores")
+        ratio = Chart("photofind's indexing speed as a multiple of rclip's",
+                      "× rclip (higher is better)",
+                      [(tool.name, [("end to end", stats[tool.name]["e2e"] / ref["e2e"]),
+                                    ("CPU per photo", ref["cpu_photo"] / stats[tool.name]["cpu_photo"])])
+                       for tool in configs if tool is not rc],
+                      targets=[("target: 4× rclip", 4.0)], decimals=2)
+        update_section("Peer: photofind vs rclip (bench/peer.py)",
+                       body + "\n\n" + bars("peer-rate", rate) + "\n\n" + bars("peer-ratio", ratio))
 
 
 if __name__ == "__main__":

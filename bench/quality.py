@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 from photofind.core.datadir import DataDir  # noqa: E402
@@ -128,6 +129,7 @@ def main() -> int:
     args = parser.parse_args()
 
     rows, notes = [], []
+    p10: dict[str, list[tuple[str, float]]] = {}  # query kind → (backend, P@10)
     with tempfile.TemporaryDirectory() as tmp:
         library = Path(tmp) / "test-scenes"
         paths = write_library(library, args.count, split="test")
@@ -137,6 +139,8 @@ def main() -> int:
                 args, Path(tmp), library, paths, backend, precision)
             rows += [[f"{backend} {precision}", name, r["queries"], f"{r['p10']:.3f}",
                       f"{r['worst_p10']:.2f}", f"{r['map']:.3f}"] for name, r in results.items()]
+            for name, r in results.items():
+                p10.setdefault(name, []).append((f"{backend} {precision}", r["p10"]))
             notes.append(f"{backend} {precision}: indexed in {index_s:.1f} s ({embedded} "
                          f"embedded), mean text query {query_ms:.1f} ms")
 
@@ -150,7 +154,12 @@ def main() -> int:
     )
     print(body)
     if not args.no_write:
-        update_section("Demo model quality (bench/quality.py)", body)
+        chart = Chart("Demo model: precision@10 by query kind and index backend",
+                      "precision@10 (higher is better)", list(p10.items()),
+                      targets=[("target, colour + shape: 0.9", 0.9),
+                               ("with background: 0.7", 0.7)], decimals=3)
+        update_section("Demo model quality (bench/quality.py)",
+                       body + "\n\n" + bars("quality", chart))
     return 0
 
 

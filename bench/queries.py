@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models import random_model  # noqa: E402
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 from photofind.core.catalog import Catalog, encode_vector  # noqa: E402
@@ -212,6 +213,7 @@ def main() -> None:
         assert textquery.export(embedder, tmp)
         shutil.copytree(tmp / "onnx", text_export)
     rows, mem_rows = [], []
+    latency, colds, sizes = [], [], []  # the charts' figures
     for kind, n in ((k, int(s)) for k in args.kind.split(",") for s in args.sizes.split(",")):
         print(f"{n} photos, {kind}:", flush=True)
         data, vectors = build(n, spec, text_export, kind)
@@ -225,11 +227,16 @@ def main() -> None:
                      f"{pct(w['cat'], 50):.2f} / {pct(w['cat'], 95):.2f}",
                      f"{pct(w['total'], 50):.1f} / {pct(w['total'], 95):.1f}",
                      f"{w['recall']:.3f}", f"{cold_s:.2f} s"])
+        latency.append((f"{n:,} {kind}", [("p50", pct(w["total"], 50)), ("p95", pct(w["total"], 95))]))
+        colds.append((f"{n:,} {kind}", [("cold search", cold_s)]))
         if kind != args.kind.split(",")[0]:
             continue
         mem_rows.append([f"{n:,}", f"{cat_bytes / n:.0f} B", f"{idx_bytes / n:.0f} B",
                          f"{(cat_bytes + idx_bytes) / n / 1024:.2f} KB", f"{cold_rss:.0f} MB",
                          f"{own_memory(data):.0f} MB"])
+        sizes.append((f"{n:,} photos", [("catalog", cat_bytes / n / 1024),
+                                        ("index", idx_bytes / n / 1024),
+                                        ("total", (cat_bytes + idx_bytes) / n / 1024)]))
         print(rows[-1], mem_rows[-1], flush=True)
         del vectors
     print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -254,7 +261,21 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("Queries, disk and memory (bench/queries.py)", body)
+        charts = [
+            bars("queries-warm", Chart(
+                "Warm text query, whole (text encoding + vector search + catalog lookup)",
+                "milliseconds (lower is better)", latency,
+                targets=[("target p95 at 100k: 50 ms", 50.0), ("at 1M: 60 ms", 60.0)],
+                note=f"{args.queries} queries per library, one Searcher")),
+            bars("queries-cold", Chart(
+                "Cold `photofind search`: launch to printed result", "seconds (lower is better)",
+                colds, targets=[("target: 1.0 s", 1.0)], note="median of 5 new processes")),
+            bars("queries-bytes", Chart(
+                "Disk per photo: catalog and vector index", "KB per photo (lower is better)",
+                sizes, targets=[("target: 1.5 KB", 1.5)])),
+        ]
+        update_section("Queries, disk and memory (bench/queries.py)",
+                       body + "\n\n" + "\n\n".join(charts))
 
 
 if __name__ == "__main__":

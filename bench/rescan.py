@@ -26,6 +26,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models import random_model  # noqa: E402
+from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +99,12 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        update_section("No-change rescan (bench/rescan.py)", body)
+        chart = Chart("`photofind index` with nothing changed", "seconds (lower is better)",
+                      [(f"{report['unchanged']:,} files",
+                        [("end to end", statistics.median(walls)),
+                         ("in the indexer", statistics.median(secs))])],
+                      targets=[("target: 5 s", 5.0)], note=f"median of {args.runs} runs")
+        update_section("No-change rescan (bench/rescan.py)", body + "\n\n" + bars("rescan", chart))
 
 
 if __name__ == "__main__":
