@@ -92,6 +92,9 @@ def svg(chart: Chart) -> str:
     if len(legend) > 1 or chart.targets:
         y += 14
         for name, colour, dashed in legend:
+            width = 18 + len(name) * CHAR + 18
+            if lx > left and lx + width - 18 > WIDTH - 8:  # wrap onto a new legend line
+                lx, y = left, y + 18
             if dashed:
                 out.append(f'<line x1="{lx:.1f}" y1="{y - 4:.1f}" x2="{lx + 14:.1f}" '
                            f'y2="{y - 4:.1f}" stroke="{TARGET_COLOUR}" stroke-width="2" '
@@ -100,9 +103,10 @@ def svg(chart: Chart) -> str:
                 out.append(f'<rect x="{lx:.1f}" y="{y - 10:.1f}" width="12" height="12" '
                            f'fill="{colour}"/>')
             out.append(f'<text x="{lx + 18:.1f}" y="{y:.1f}">{escape(name)}</text>')
-            lx += 18 + len(name) * CHAR + 18
+            lx += width
     y += 12
     plot_top = y
+    labels: list[str] = []  # each bar's figure, drawn last
     for label, group in chart.groups:
         bars = [(n, v) for n, v in group if v is not None]
         height = len(bars) * BAR + max(0, len(bars) - 1) * BAR_GAP
@@ -113,12 +117,17 @@ def svg(chart: Chart) -> str:
             out.append(f'<rect class="bar" data-series="{escape(name)}" '
                        f'data-value="{value!r}" x="{left:.1f}" y="{y:.1f}" '
                        f'width="{w:.1f}" height="{BAR}" fill="{colours[name]}"/>')
-            out.append(f'<text x="{left + w + 4:.1f}" y="{y + BAR - 3:.1f}" '
-                       f'font-size="{FONT - 1}">{_fmt(value, chart.decimals)}</text>')
+            shown = _fmt(value, chart.decimals)
+            # On a white ground, so a target line passing behind the figure leaves it legible.
+            labels.append(f'<rect x="{left + w + 2:.1f}" y="{y:.1f}" '
+                          f'width="{len(shown) * CHAR * 0.9 + 4:.1f}" height="{BAR}" '
+                          'fill="white" fill-opacity="0.85"/>')
+            labels.append(f'<text x="{left + w + 4:.1f}" y="{y + BAR - 3:.1f}" '
+                          f'font-size="{FONT - 1}">{shown}</text>')
             y += BAR + BAR_GAP
         y += GROUP_GAP - BAR_GAP
     plot_bottom = y - GROUP_GAP + 6
-    # Axis with five ticks, and the targets across the plot.
+    # Axis with five ticks and their grid lines, under the bars.
     axis: list[str] = [f'<line x1="{left:.1f}" y1="{plot_top - 4:.1f}" x2="{left:.1f}" '
                        f'y2="{plot_bottom:.1f}" stroke="#444"/>',
                        f'<line x1="{left:.1f}" y1="{plot_bottom:.1f}" x2="{right:.1f}" '
@@ -133,9 +142,10 @@ def svg(chart: Chart) -> str:
                     f'y2="{plot_bottom:.1f}" stroke="#ddd"/>')
         axis.append(f'<text x="{tx:.1f}" y="{plot_bottom + 15:.1f}" text-anchor="middle" '
                     f'font-size="{FONT - 1}">{_fmt(tick, tick_decimals)}</text>')
+    targets: list[str] = []  # drawn last, over the bars
     for i, (_label, value) in enumerate(chart.targets):
         tx = x(value)
-        axis.append(f'<line class="target" data-value="{value!r}" x1="{tx:.1f}" '
+        targets.append(f'<line class="target" data-value="{value!r}" x1="{tx:.1f}" '
                     f'y1="{plot_top - 4:.1f}" x2="{tx:.1f}" y2="{plot_bottom:.1f}" '
                     f'stroke="{TARGET_COLOUR}" stroke-width="2" '
                     f'stroke-dasharray="{DASHES[i % len(DASHES)]}"/>')
@@ -151,7 +161,7 @@ def svg(chart: Chart) -> str:
             f'height="{height:.0f}" viewBox="0 0 {WIDTH} {height:.0f}" '
             f'font-family="Helvetica, Arial, sans-serif" font-size="{FONT}">')
     background = f'<rect width="{WIDTH}" height="{height:.0f}" fill="white"/>'
-    return "\n".join([head, background, *axis, *out, "</svg>"]) + "\n"
+    return "\n".join([head, background, *axis, *out, *targets, *labels, "</svg>"]) + "\n"
 
 
 def bars(name: str, chart: Chart, directory: Path = CHARTS) -> str:
