@@ -44,11 +44,12 @@ class Chart:
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above `value`."""
+    """The smallest 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k at or above `value`: the
+    axis ends close to the longest bar or target, in quarters that read easily."""
     if value <= 0:
         return 1.0
     exp = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         candidate = step * 10 ** exp
         if candidate >= value * 0.999:
             return candidate
