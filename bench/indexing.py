@@ -135,17 +135,21 @@ def main() -> None:
                   f"rss {res['rss_mb']:.0f} MB, split {json.dumps({k: round(res[k], 1) for k in ('find', 'decode', 'embed', 'store', 'wait')})}",
                   flush=True)
 
-    rows = []
+    rows, rates = [], []
+    cores = os.cpu_count() or 1
     for name, _arch, _model, _extra, _env in configs:
         runs = results[name]
         n = runs[0]["n"]
+        run_rate, e2e_rate = n / med(runs, "seconds"), n / med(runs, "wall")
+        idle_rate = cores * n / med(runs, "run_cpu")
+        rates.append((name, [("index run", run_rate), ("end to end", e2e_rate),
+                             ("if the cores were ours", idle_rate)]))
         rows.append([
-            name, f"{n / med(runs, 'seconds'):.1f}", f"{n / med(runs, 'wall'):.1f}",
+            name, f"{run_rate:.1f}", f"{e2e_rate:.1f}",
             f"{med(runs, 'find'):.2f}", f"{med(runs, 'decode'):.1f}", f"{med(runs, 'embed'):.1f}",
             f"{med(runs, 'store'):.2f}", f"{med(runs, 'wait'):.1f}",
-            f"{med(runs, 'run_cpu') / n * 1000:.0f} ms",
-            f"{(os.cpu_count() or 1) * n / med(runs, 'run_cpu'):.1f}",
-            f"{med(runs, 'cpu') / med(runs, 'wall') / (os.cpu_count() or 1):.0%}",
+            f"{med(runs, 'run_cpu') / n * 1000:.0f} ms", f"{idle_rate:.1f}",
+            f"{med(runs, 'cpu') / med(runs, 'wall') / cores:.0%}",
             f"{med(runs, 'rss_mb'):.0f} MB", f"{med(runs, 'load'):.1f}", f"{first[name]:.0f} s",
         ])
     headers = ["configuration", "images/s (index run)", "images/s (end to end)", "find s",
@@ -171,15 +175,9 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        cores = os.cpu_count() or 1
         chart = Chart(
             f"photofind index: images per second on the {info['files']}-photo corpus",
-            "images/s (higher is better)",
-            [(name, [("index run", results[name][0]["n"] / med(results[name], "seconds")),
-                     ("end to end", results[name][0]["n"] / med(results[name], "wall")),
-                     ("if the cores were ours",
-                      cores * results[name][0]["n"] / med(results[name], "run_cpu"))])
-             for name, *_ in configs],
+            "images/s (higher is better)", rates,
             targets=[("target for the default model: 20 images/s", 20.0)],
             note=f"medians of {args.runs} runs, {cores} cores, --device cpu")
         update_section("Indexing (bench/indexing.py)", body + "\n\n" + bars("indexing", chart))
