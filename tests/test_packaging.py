@@ -120,10 +120,15 @@ def test_the_wheel_carries_the_resources_and_every_package(tmp_path):
     for name in ("photofind", "resources"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", "--verbose", "--no-deps", "--no-build-isolation",
          "--wheel-dir", str(tmp_path / "wheel"), str(source)],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+    # setuptools' warnings (e.g. a data folder "absent from the `packages` configuration",
+    # which "would be ignored" by a future setuptools) come as a block between "!!" lines.
+    build_log = done.stdout + done.stderr
+    assert "absent from the `packages` configuration" not in build_log, build_log
+    assert "Warning:" not in build_log, build_log
     (wheel,) = (tmp_path / "wheel").glob("photofind-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
 
@@ -185,3 +190,22 @@ def test_the_bundle_and_the_flatpak_pin_every_dependency():
         lines = path.read_text(encoding="utf-8").splitlines()
         pinned = {_name(line) for line in lines if line.strip() and not line.startswith("#")}
         assert wanted - exempt <= pinned, f"{path.relative_to(ROOT)} lacks {wanted - exempt - pinned}"
+
+
+def test_the_bundled_app_exports_its_model_without_printing_library_advice(tmp_path):
+    """The PyInstaller bundle has no `python -m`, so it exports the ONNX towers in its own
+    process (embedder.run_export), in front of the person: onnxruntime.quantization's
+    "Please consider to run pre-processing before quantization" must not reach them."""
+    script = (
+        "import sys; sys.frozen = True  # as in the bundle\n"
+        "from pathlib import Path\n"
+        "from photofind.core.embedder import ModelSpec, exported_image_tower, run_export\n"
+        f"cache = Path({str(tmp_path / 'cache')!r})\n"
+        "run_export(ModelSpec.demo(), cache, 'int8')\n"
+        "assert exported_image_tower(cache, ModelSpec.demo().model_id(), 'int8')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and done.stdout == ""
+    assert list((tmp_path / "cache").rglob("text-int8.onnx"))  # both towers were quantised

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import logging
 import os
 import re
 import warnings
@@ -123,13 +124,46 @@ def export_text_tower(model, context_length: int, path: Path) -> Path:
     return path
 
 
+def _from_onnxruntime_quantization(record: logging.LogRecord) -> bool:
+    parts = Path(record.pathname).parts
+    return "onnxruntime" in parts and "quantization" in parts
+
+
+@contextlib.contextmanager
+def _quiet_quantization():
+    """onnxruntime.quantization logs advice for model authors ("Please consider to run
+    pre-processing before quantization") with `logging.warning`, which also gives the root
+    logger a stderr handler when it has none. A person running photofind should see
+    neither: its records are dropped, and no handler is left behind. Other records pass."""
+    root = logging.getLogger()
+    placeholder = None if root.handlers else logging.NullHandler()  # no basicConfig()
+    if placeholder:
+        root.addHandler(placeholder)
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not _from_onnxruntime_quantization(record)
+
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
+        if placeholder:
+            root.removeHandler(placeholder)
+
+
 def quantize_int8(source: Path, path: Path) -> Path:
     """Dynamic int8 quantisation of the weights of MatMul/Gemm (activations quantised per
-    batch at run time); convolutions and norms stay fp32."""
+    batch at run time); convolutions and norms stay fp32. Quietly (`_quiet_quantization`):
+    the bundled app exports in its own process, in front of the person using it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    _atomic(path, lambda tmp: quantize_dynamic(
-        str(source), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"]))
+    def write(tmp: Path) -> None:
+        with _quiet_quantization():
+            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul", "Gemm"])
+
+    _atomic(path, write)
     return path
 
 
