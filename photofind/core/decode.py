@@ -142,7 +142,16 @@ def shrink(img: Image.Image, min_side: int) -> Image.Image:
     (a 30000×3000 PNG panorama becomes ~1300×130 for a 64 px model, not 270 MB of pixels
     to hand between processes); the model's own resize does the rest."""
     factor = min(img.size) // (2 * min_side) if min_side > 0 else 0
-    return img.reduce(factor) if factor >= 2 else img
+    if factor < 2:
+        return img
+    if img.mode not in _REDUCIBLE:  # palette (GIF, PNG, BMP), 1-bit, 16-bit grey
+        img = img.convert("L") if img.mode == "1" else to_rgb(img)
+    return img.reduce(factor)
+
+
+# the modes Image.reduce takes ("image has wrong mode" for the others)
+_REDUCIBLE = frozenset({"L", "LA", "La", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
+                        "YCbCr", "LAB", "HSV", "I", "F"})
 
 
 def open_image(path: str | Path, min_side: int) -> tuple[Decoded, str, int]:
