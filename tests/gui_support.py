@@ -71,3 +71,64 @@ def open_window(qtbot, data_dir: DataDir, prefs, **kwargs):
     with qtbot.waitSignal(window.library_updated, timeout=30_000):
         window.show()
     return window
+
+
+def clipped_labels(root) -> list[str]:
+    """The visible labels under `root` (a widget) that do not show their whole text: a
+    wrapped label shorter than its text needs at its width (or with a word wider than
+    it), an unwrapped one narrower or shorter than its text, or a label reaching out of
+    a parent that cuts it off (inside a scroll area, scrolling shows it: not counted)."""
+    from PySide6.QtCore import QPoint, QRect, QSize
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtGui import Qt as GuiQt
+    from PySide6.QtWidgets import QAbstractScrollArea, QLabel
+
+    problems = []
+    for label in root.findChildren(QLabel):
+        if not label.isVisible() or not label.text() or label.pixmap() and not \
+                label.pixmap().isNull():
+            continue
+        # the part of the label its parents leave on screen (a collapsed splitter pane
+        # or a page scrolled out of sight shows none of it: not a clipped label)
+        shown = QRect(label.mapTo(root, QPoint(0, 0)), QSize(label.width(), label.height()))
+        full, parent = QRect(shown), label.parentWidget()
+        while parent is not None and parent is not root:
+            if isinstance(parent.parentWidget(), QAbstractScrollArea):
+                full = QRect()  # inside a scroll area: what is cut off can be scrolled to
+            shown = shown.intersected(QRect(parent.mapTo(root, QPoint(0, 0)),
+                                            QSize(parent.width(), parent.height())))
+            parent = parent.parentWidget()
+        if shown.isEmpty():
+            continue
+        name = f"{label.text()[:60]!r} ({label.width()}×{label.height()})"
+        if not full.isNull() and shown != full:
+            problems.append(f"{name}: only {shown.width()}×{shown.height()} of it is shown")
+        inner = label.contentsRect().width()
+        if label.wordWrap():
+            needed = label.heightForWidth(label.width())
+            if needed > label.height():
+                problems.append(f"{name}: needs {needed} px of height")
+            doc = QTextDocument()
+            doc.setDocumentMargin(0)
+            doc.setDefaultFont(label.font())
+            rich = label.textFormat() == GuiQt.TextFormat.RichText or (
+                label.textFormat() == GuiQt.TextFormat.AutoText
+                and GuiQt.mightBeRichText(label.text()))
+            doc.setHtml(label.text()) if rich else doc.setPlainText(label.text())
+            doc.setTextWidth(inner)
+            if doc.idealWidth() > inner + 1:
+                problems.append(f"{name}: a word needs {doc.idealWidth():.0f} px of width")
+        else:
+            hint = label.sizeHint()
+            if hint.width() > label.width() or hint.height() > label.height():
+                problems.append(f"{name}: needs {hint.width()}×{hint.height()}")
+    return problems
+
+
+def settle(qtbot, window, ms: int = 50) -> None:
+    """Let queued layout requests run (a resize, a new text)."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):
+        QApplication.processEvents()
+        qtbot.wait(ms // 3 + 1)

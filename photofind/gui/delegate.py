@@ -1,5 +1,6 @@
 """Paints one result cell: the thumbnail, fitted and sharp at the screen's pixel ratio,
-and the file name underneath; selection and hover in the palette's highlight colour."""
+and the file name underneath (two lines at most); selection and hover in the palette's
+highlight colour."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from photofind.gui.thumbnail_loader import ThumbnailLoader
 
 PAD = 6  # between the cell's edge and the thumbnail
 NAMES_FROM = 120  # file names are drawn under thumbnails at least this large
+NAME_LINES = 2  # a long name wraps to a second line
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -37,7 +39,7 @@ class ResultDelegate(QStyledItemDelegate):
         return round(self.thumb * 3 / 4)
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
-        text = metrics.height() + 4 if self.show_names else 0
+        text = NAME_LINES * metrics.height() + 4 if self.show_names else 0
         return QSize(self.thumb + 2 * PAD, self.box_height + 2 * PAD + text)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
@@ -85,9 +87,26 @@ class ResultDelegate(QStyledItemDelegate):
             role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
             painter.setPen(palette.color(role))
             metrics = option.fontMetrics
-            text_rect = QRect(cell.x() + 4, box.bottom() + 3, cell.width() - 8, metrics.height())
-            name = metrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
-                                      Qt.TextElideMode.ElideMiddle, text_rect.width())
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                             name)
+            width = cell.width() - 8
+            lines = name_lines(index.data(Qt.ItemDataRole.DisplayRole) or "", metrics, width)
+            for i, line in enumerate(lines):
+                text_rect = QRect(cell.x() + 4, box.bottom() + 3 + i * metrics.height(), width,
+                                  metrics.height())
+                painter.drawText(text_rect,
+                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, line)
         painter.restore()
+
+
+def name_lines(name: str, metrics: QFontMetrics, width: int) -> list[str]:
+    """A file name on at most two lines of `width`: the first broken after a "-", "_", "."
+    or space where one is near its end, the second cut at its end ("…"). The words that
+    say what a photo shows come first in a name; the whole name is in the tooltip."""
+    if metrics.horizontalAdvance(name) <= width:
+        return [name]
+    fits = 1
+    while fits < len(name) and metrics.horizontalAdvance(name[:fits + 1]) <= width:
+        fits += 1
+    cut = max(name.rfind(mark, 0, fits) for mark in "-_. ") + 1
+    if cut < fits * 0.6:  # no break near the end: fill the line
+        cut = fits
+    return [name[:cut], metrics.elidedText(name[cut:], Qt.TextElideMode.ElideRight, width)]

@@ -74,6 +74,26 @@ class Prefs:
         self.qs.setValue("view/zoom", int(value))
 
     @property
+    def preview_width(self) -> int:
+        """The detail panel's width, as the person last dragged it."""
+        return max(120, self._get("view/preview_width", 340, int))
+
+    @preview_width.setter
+    def preview_width(self, value: int) -> None:
+        self.qs.setValue("view/preview_width", int(value))
+
+    @property
+    def preview_mode(self) -> str:
+        """"auto" (shown while a photo is selected), "open" (always) or "closed" (the
+        person dragged it shut)."""
+        value = self._get("view/preview", "auto")
+        return value if value in ("auto", "open", "closed") else "auto"
+
+    @preview_mode.setter
+    def preview_mode(self, value: str) -> None:
+        self.qs.setValue("view/preview", value)
+
+    @property
     def result_limit(self) -> int:
         return max(20, self._get("search/limit", RESULT_LIMIT, int))
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QLabel,
     QListView,
     QPushButton,
@@ -107,18 +108,31 @@ class MessagePage(QWidget):
         for label in (self.title, self.body):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setWordWrap(True)
-            label.setMaximumWidth(620)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton()
         self.button.clicked.connect(lambda: self.action.emit(self._key))
         self._key = ""
+        # The labels fill a column (no alignment flag: an aligned widget gets its size
+        # hint's width, a wrapped label's guess, and one line of height, which cut the
+        # text off); the column is at most 620 px wide and stands in the middle.
+        column = QWidget()
+        column.setMaximumWidth(620)
+        inner = QVBoxLayout(column)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.setSpacing(0)
+        inner.addWidget(self.title)
+        inner.addSpacing(6)
+        inner.addWidget(self.body)
+        inner.addSpacing(10)
+        inner.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 100)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
         layout.addStretch(2)
-        layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addSpacing(6)
-        layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addSpacing(10)
-        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(row)
         layout.addStretch(3)
 
     def show_message(self, title: str, body: str = "", button: str = "", key: str = "") -> None:

@@ -24,6 +24,8 @@ from photofind.gui.thumbnail_loader import ThumbnailLoader
 PLACEHOLDER = "Describe what the photo shows — “kids on a red sled” — or drop a photo here"
 PLACEHOLDER_SIMILAR = "Type to search by words instead"
 CHIP_NAME_CHARS = 28
+FIELD_MIN_WIDTH = 260  # "Describe what the photo shows" stays readable
+NARROW = 760  # below this width the zoom slider makes way for the search field
 
 
 class SearchField(QLineEdit):
@@ -38,6 +40,7 @@ class SearchField(QLineEdit):
         search = self.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         icons.bind(search, "search")
         self.setMinimumHeight(36)
+        self.setMinimumWidth(FIELD_MIN_WIDTH)
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.setFont(font)
@@ -67,6 +70,7 @@ class QueryChip(QFrame):
         super().__init__(parent)
         self.loader = loader
         self.paths: list[str] = []
+        self.compact = False
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
         self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
@@ -94,16 +98,31 @@ class QueryChip(QFrame):
         if not paths:
             self.hide()
             return
-        name = os.path.basename(paths[0])
-        if len(name) > CHIP_NAME_CHARS:
-            half = (CHIP_NAME_CHARS - 1) // 2
-            name = f"{name[:half]}…{name[-half:]}"
-        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
-        self.label.setText(f"Similar to <b>{_escape(name)}</b>{more}")
+        self._set_label()
         self.setToolTip("\n".join(paths))
         self.thumb.clear()
         self._thumbnail_ready(paths[0])
         self.show()
+
+    def set_compact(self, compact: bool) -> None:
+        """In a narrow window: only the (shorter) name, so the search field keeps room."""
+        if compact != self.compact:
+            self.compact = compact
+            self._set_label()
+
+    def _set_label(self) -> None:
+        if not self.paths:
+            return
+        name = os.path.basename(self.paths[0])
+        limit = CHIP_NAME_CHARS // 2 if self.compact else CHIP_NAME_CHARS
+        if len(name) > limit:  # the start of a name says most; the whole is in the tooltip
+            name = name[:limit - 1] + "…"
+        more = len(self.paths) - 1
+        if self.compact:
+            self.label.setText(f"<b>{_escape(name)}</b>" + (f" +{more}" if more else ""))
+        else:
+            self.label.setText(f"Similar to <b>{_escape(name)}</b>"
+                               + (f" and {more} more" if more else ""))
 
     def _thumbnail_ready(self, path: str) -> None:
         if not self.paths or path != self.paths[0]:
@@ -139,6 +158,7 @@ class SearchBar(QWidget):
         small, large = QLabel(), QLabel()
         icons.bind(small, "photo", icons.pixmap_of(14))
         icons.bind(large, "photo", icons.pixmap_of(22))
+        self.zoom_widgets = (small, self.zoom, large)  # Ctrl + wheel zooms when hidden
         self.library_button = self._tool("folder", "Library folders…", self.library_clicked)
         self.settings_button = self._tool("settings", "Settings…", self.settings_clicked)
         layout = QHBoxLayout(self)
@@ -153,6 +173,13 @@ class SearchBar(QWidget):
         layout.addSpacing(8)
         layout.addWidget(self.library_button)
         layout.addWidget(self.settings_button)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW
+        for widget in self.zoom_widgets:
+            widget.setVisible(not narrow)
+        self.chip.set_compact(narrow)
 
     def _tool(self, name: str, tip: str, signal) -> QToolButton:
         button = QToolButton()

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -58,6 +57,7 @@ from photofind.gui.results_view import MessagePage, ResultsView
 from photofind.gui.search_bar import SearchBar
 from photofind.gui.search_controller import SearchController
 from photofind.gui.settings_dialog import SettingsDialog
+from photofind.gui.splitter import PreviewSplitter
 from photofind.gui.status_bar import StatusBar, progress_text
 from photofind.gui.tasks import run_in_background
 from photofind.gui.thumbnail_loader import ThumbnailLoader
@@ -66,6 +66,7 @@ from photofind.gui.welcome import WelcomePage
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 150
 THUMBNAIL_CACHE_BYTES = 2 << 30
+MINIMUM_SIZE = QSize(640, 440)  # the search field, a grid column and the panel still fit
 
 
 class MainWindow(QMainWindow):
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.library_dialog: LibraryDialog | None = None
         self.context_menu: QMenu | None = None
         self.setWindowTitle("photofind")
+        self.setMinimumSize(MINIMUM_SIZE)
         self.setAcceptDrops(True)
 
         self.pool = QThreadPool(self)
@@ -113,13 +115,7 @@ class MainWindow(QMainWindow):
         self.results_stack.addWidget(self.message)
         self.results_stack.addWidget(self.view)
         self.preview = PreviewPane(self.pool)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.results_stack)
-        self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([860, 340])
-        self.splitter.setChildrenCollapsible(False)
+        self.splitter = PreviewSplitter(self.results_stack, self.preview, self.prefs)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
@@ -216,9 +212,6 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.state("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1240, 800)
-        splitter = self.prefs.state("splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
 
     # --- searching ------------------------------------------------------------------------
 
@@ -304,7 +297,7 @@ class MainWindow(QMainWindow):
                                       selection.SelectionFlag.ClearAndSelect)
         else:
             self.view.scrollToTop()
-            self.preview.show_result(None)
+            self._show_in_panel(None)
 
     # --- what to show ---------------------------------------------------------------------
 
@@ -353,7 +346,7 @@ class MainWindow(QMainWindow):
                          f" offline ({', '.join(offline)}); their photos are still found.")
             self.message.show_message("What are you looking for?", text)
         self.results_stack.setCurrentWidget(self.message)
-        self.preview.show_result(None)
+        self._show_in_panel(None)
 
     def _message_action(self, key: str) -> None:
         if key == "library":
@@ -373,9 +366,13 @@ class MainWindow(QMainWindow):
 
     def _current_changed(self, current, _previous) -> None:
         result = self.model.result(current.row()) if current.isValid() else None
-        self.preview.show_result(result)
+        self._show_in_panel(result)
         if self.pages.currentWidget() is self.large:
             self.large.show_result(result)
+
+    def _show_in_panel(self, result: Result | None) -> None:
+        self.preview.show_result(result)
+        self.splitter.set_selected(result is not None)
 
     def _focus_results(self) -> None:
         if self.model.rowCount() and self.results_stack.currentWidget() is self.view:
@@ -664,7 +661,6 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self.prefs.set_state("geometry", self.saveGeometry())
-        self.prefs.set_state("splitter", self.splitter.saveState())
         self.prefs.sync()
         self.debounce.stop()
         self.hide()  # the last batch may take a few seconds to finish
