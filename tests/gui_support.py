@@ -79,8 +79,8 @@ def clipped_labels(root) -> list[str]:
     it), an unwrapped one narrower or shorter than its text, or a label reaching out of
     a parent that cuts it off (inside a scroll area, scrolling shows it: not counted)."""
     from PySide6.QtCore import QPoint, QRect, QSize
-    from PySide6.QtGui import QTextDocument
     from PySide6.QtGui import Qt as GuiQt
+    from PySide6.QtGui import QTextDocument
     from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 
     problems = []
