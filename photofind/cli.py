@@ -357,8 +357,7 @@ def print_burst(burst) -> None:
 
 
 def cmd_gui(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    if args.image and not os.path.isfile(args.image):
-        raise PhotofindError(f"no such file: {args.image}")
+    # a missing IMAGE is said in the window: opened from a file manager, stderr is unseen
     try:
         from photofind.gui.app import run
     except ImportError as exc:

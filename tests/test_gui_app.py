@@ -68,11 +68,66 @@ def test_photofind_gui_image_opens_find_similar(qtbot, tmp_path, tiny_model, mon
     assert saved.value("window/geometry") is not None
 
 
-def test_missing_image_is_a_one_line_error(capsys, tmp_path):
+def opened_window(qtbot, monkeypatch, look) -> dict:
+    """Make QApplication.exec look at the window the app opened (`look(window)` → what
+    it saw) and close it, as a person would."""
+    from photofind.gui.window import MainWindow
+
+    seen = {}
+
+    def fake_exec(*_args):
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.isVisible())
+        seen.update(look(window))
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    return seen
+
+
+def test_a_missing_image_opens_the_window_and_says_so_there(
+        qtbot, tmp_path, tiny_model, monkeypatch, capsys, isolated_settings, no_log_handlers):
+    """`photofind gui MISSING.jpg` (or "Open with" from a file manager): the window opens
+    and says what is wrong; nothing on stderr that nobody would see."""
     from photofind.cli import main
 
-    assert main(["--data-dir", str(tmp_path / "d"), "gui", str(tmp_path / "nope.jpg")]) == 1
-    assert capsys.readouterr().err.strip() == f"photofind: error: no such file: {tmp_path / 'nope.jpg'}"
+    lib = tmp_path / "lib"
+    for i in range(3):
+        save(picture(i), lib / f"p{i}.jpg")
+    data_dir = build_library(tmp_path / "data", [lib], tiny_model)
+    missing = tmp_path / "nope.jpg"
+
+    def look(window):
+        qtbot.waitUntil(lambda: window.notice is not None
+                        and window.message.isVisible(), timeout=30_000)
+        qtbot.wait(300)  # the library's status arrives meanwhile: the message stays
+        return {"title": window.message.title.text(), "body": window.message.body.text()}
+
+    seen = opened_window(qtbot, monkeypatch, look)
+    assert main(["--data-dir", str(data_dir.root), "gui", str(missing)]) == 0
+    assert seen["title"] == "photofind cannot open that photo."
+    assert f"{missing} does not exist" in seen["body"]
+    assert capsys.readouterr().err == ""
+
+
+def test_photofind_gui_with_no_library_yet_says_so_on_the_welcome_page(
+        qtbot, tmp_path, monkeypatch, isolated_settings, no_log_handlers):
+    from photofind.gui import app
+
+    photo = save(picture(1), tmp_path / "beach.jpg")
+
+    def look(window):
+        qtbot.waitUntil(lambda: not window.welcome.problem.isHidden(), timeout=30_000)
+        return {"page": window.pages.currentWidget() is window.welcome,
+                "text": window.welcome.problem_text.text()}
+
+    seen = opened_window(qtbot, monkeypatch, look)
+    assert app.main(["--data-dir", str(tmp_path / "d"), str(photo)]) == 0
+    assert seen["page"] and "beach.jpg" in seen["text"] and "folders" in seen["text"]
+    seen.clear()
+    assert app.main(["--data-dir", str(tmp_path / "d"), str(tmp_path / "gone.jpg")]) == 0
+    assert seen["page"] and f"{tmp_path / 'gone.jpg'} does not exist" in seen["text"]
 
 
 def test_gui_script_entry_point_parses_its_arguments(tmp_path, monkeypatch):
@@ -84,7 +139,7 @@ def test_gui_script_entry_point_parses_its_arguments(tmp_path, monkeypatch):
     assert app.main(["--data-dir", str(tmp_path / "d"), str(image)]) == 0
     assert calls[0][0].root == tmp_path / "d" and calls[0][1] == str(image)
     with pytest.raises(SystemExit):
-        app.main([str(tmp_path / "missing.png")])
+        app.main(["--no-such-option"])
 
 
 def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from photofind.core.errors import WriterBusy
@@ -16,6 +17,16 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
 else:
     import fcntl
+
+
+_program = threading.local()  # what the program is to a person, for locks taken here
+
+
+def set_program(name: str) -> None:
+    """Name the program in the lock files this thread takes, so that a writer refused
+    meanwhile names the program to close: the desktop app's worker thread does the same
+    job as `photofind watch`, but the person started `photofind gui`."""
+    _program.name = name
 
 
 class WriterLock:
@@ -36,7 +47,9 @@ class WriterLock:
                 "wait for it to finish or stop it, then try again"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": self.purpose}).encode(), 0)
+        holder = {"pid": os.getpid(), "command": self.purpose,
+                  "program": getattr(_program, "name", "") or f"photofind {self.purpose}"}
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
         self._fd = fd
         return self
 
@@ -66,7 +79,8 @@ def _lock(fd: int) -> None:
 def _read_holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-        return f"pid {info['pid']}, 'photofind {info['command']}'"
+        program = info.get("program") or f"photofind {info['command']}"
+        return f"pid {info['pid']}, '{program}'"
     except (OSError, ValueError, KeyError):
         return "another process"
 
@@ -85,4 +99,4 @@ def is_held(path: Path) -> bool:
     return False
 
 
-__all__ = ["WriterLock", "is_held"]
+__all__ = ["WriterLock", "is_held", "set_program"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +11,7 @@ from photofind.core import datadir
 
 def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     """Open the window on `data_dir`; with `image`, start with photos similar to it."""
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
@@ -42,9 +41,8 @@ def run(data_dir: datadir.DataDir, image: str | None = None) -> int:
     window = MainWindow(data_dir)
     reporter.window = window
     window.show()
-    if image:
-        path = os.path.abspath(os.path.expanduser(image))
-        QTimer.singleShot(0, lambda: window.find_similar([path]))
+    if image:  # a missing or unreadable IMAGE is said in the window, not on stderr
+        window.start_with(image)
     try:
         return app.exec()
     finally:
@@ -61,8 +59,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("image", nargs="?", metavar="IMAGE",
                         help="start by finding photos similar to this image")
     args = parser.parse_args(argv)
-    if args.image and not os.path.isfile(os.path.expanduser(args.image)):
-        parser.error(f"no such file: {args.image}")
     return run(datadir.resolve(args.data_dir), args.image)
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from photofind.core import lock as locking
 from photofind.core.datadir import DataDir
 from photofind.core.embedder import ModelSpec
 from photofind.core.errors import ModelUnavailable, PhotofindError, WriterBusy
@@ -145,6 +146,7 @@ class IndexWorker(QObject):
         """Keep the library current until `interrupt()` (runs the LibraryWorker here)."""
         if self._closing or self.worker is not None:
             return
+        locking.set_program("photofind gui")  # who holds the library, as others are told
         worker = LibraryWorker(  # self.cores: the "CPU cores for indexing" setting
             self.data_dir, device=core_device(self.device), workers=self.cores,
             threads=max(1, self.cores),
@@ -210,6 +212,8 @@ class IndexWorker(QObject):
     def _session(self, what: str, job: Callable[[Writer], None]) -> None:
         if self._closing:
             return
+        locking.set_program("photofind gui")
+
         def run() -> None:
             with Writer(self.data_dir, "gui", notify=self.note.emit) as writer:
                 job(writer)

@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.caught_up = False
         self._closing = False
         self.library_dialog: LibraryDialog | None = None
+        self.notice: tuple[str, str] | None = None  # shown instead of the idle page
+        self._pending_image: str | None = None  # `photofind gui IMAGE`, until the library is known
         self.context_menu: QMenu | None = None
         self.setWindowTitle("photofind")
         self.setMinimumSize(MINIMUM_SIZE)
@@ -232,6 +234,8 @@ class MainWindow(QMainWindow):
     def search_now(self) -> None:
         self.debounce.stop()
         text = self.field.text().strip()
+        if text:
+            self.notice = None
         if not text:
             if not self.search.paths:
                 self.search.clear()
@@ -247,6 +251,13 @@ class MainWindow(QMainWindow):
         paths = [os.path.abspath(p) for p in paths if p]
         if not paths:
             return
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if missing:
+            self.show_notice("photofind cannot open that photo.",
+                             f"{missing[0]} does not exist (moved, deleted, or mistyped). Drop "
+                             "a photo on the window, or type what you are looking for.")
+            return
+        self.notice = None
         self.field.blockSignals(True)
         self.field.clear()
         self.field.blockSignals(False)
@@ -256,7 +267,39 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.main_page)
         self.search.search_images(paths)
 
+    def start_with(self, image: str) -> None:
+        """`photofind gui IMAGE`: photos like IMAGE, once the library is known; what is
+        wrong (no such file, no library yet) is said in the window."""
+        self._pending_image = os.path.abspath(os.path.expanduser(image))
+        if self.library:
+            self._take_pending_image()
+
+    def _take_pending_image(self) -> None:
+        path, self._pending_image = self._pending_image, None
+        if self.library.get("roots"):
+            self.find_similar([path])
+        elif not os.path.isfile(path):
+            self.welcome.show_problem(f"{path} does not exist (moved, deleted, or mistyped).",
+                                      title="photofind cannot open that photo")
+        else:
+            self.welcome.show_problem(
+                f"Choose the folders that hold your photos and start indexing; then drop "
+                f"{os.path.basename(path)} on the window to see the photos like it.",
+                title="No photos indexed yet")
+
+    def show_notice(self, title: str, body: str) -> None:
+        """Say something in place of the results until the person searches again."""
+        self.notice = (title, body)
+        self.search.clear()
+        self.bar.chip.set_paths([])
+        self.model.clear()
+        self.message.show_message(title, body)
+        self.results_stack.setCurrentWidget(self.message)
+        self._show_in_panel(None)
+        self.results_shown.emit(0)
+
     def clear_query(self) -> None:
+        self.notice = None
         self.search.paths = []
         self.bar.chip.set_paths([])
         self.field.clear()
@@ -315,12 +358,18 @@ class MainWindow(QMainWindow):
             self.field.setFocus()
         if self.pages.currentWidget() is not self.welcome and not self.search.active:
             self._show_idle()
+        if self._pending_image:
+            self._take_pending_image()
         if info.get("roots") and not self.caught_up and self.index_on_start:
             self.caught_up = True
             self.start_indexing()  # catch up with what changed while closed, then watch
         self.library_updated.emit(info)
 
     def _show_idle(self) -> None:
+        if self.notice:
+            self.message.show_message(*self.notice)
+            self.results_stack.setCurrentWidget(self.message)
+            return
         info = self.library
         photos = info.get("photos", 0)
         problem = info.get("problem")
@@ -624,6 +673,11 @@ class MainWindow(QMainWindow):
             self.index_ctl.configure(choice.device, choice.cores)
         if current is None or choice.spec == current:
             self.prefs.set_model(*_spec_prefs(choice.spec))
+            if current is not None and not self.live and self.library.get("roots"):
+                # back to the library's own model after another could not be had: keep
+                # the library current again
+                self.status.set_note("")
+                self.start_indexing()
             return
         photos = self.library.get("photos", 0)
         answer = QMessageBox.question(

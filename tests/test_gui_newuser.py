@@ -1,0 +1,75 @@
+"""What got in a new user's way in the desktop app (issue 16), driven as a person does:
+a model change that failed and was undone, the lock holder's name, the welcome page's
+model problem, Show in folder with no file manager, the demo model and your own folder,
+long queries, help and the application menu, the match score and the selection count."""
+
+from __future__ import annotations
+
+import pytest
+from gui_support import build_library, make_prefs, open_window
+from imagezoo import picture, save
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from photofind.core.embedder import ModelSpec  # noqa: E402
+from photofind.gui.settings_dialog import Choice  # noqa: E402
+
+
+def finishing(qtbot, window, what: str, check=lambda report: True, timeout=60_000):
+    return qtbot.waitSignal(window.index_finished, timeout=timeout,
+                            check_params_cb=lambda w, report: w == what and check(report))
+
+
+def photos(folder, count, start=0):
+    for i in range(start, start + count):
+        save(picture(i), folder / f"p{i:03d}.jpg", quality=85)
+    return folder
+
+
+@pytest.fixture
+def yes(monkeypatch):
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(args[2] if len(args) > 2 else kwargs.get("text", ""))
+        return QMessageBox.StandardButton.Yes
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_back_to_the_library_model_after_a_failed_change_indexes_again(
+        qtbot, tmp_path, tiny_model, yes):
+    lib = photos(tmp_path / "lib", 3)
+    data_dir = build_library(tmp_path / "data", [lib], tiny_model)
+    window = open_window(qtbot, data_dir, make_prefs(tmp_path / "s", tiny_model),
+                         index_on_start=True)
+    qtbot.waitUntil(lambda: window.live and not window.indexing, timeout=30_000)
+    current = ModelSpec.parse(tiny_model)
+    missing = ModelSpec.parse(f"local-dir:{tmp_path / 'no-such-model'}")
+    with finishing(qtbot, window, "model_unavailable"):
+        window.apply_settings(Choice(missing, "cpu", 1), current)
+    assert "not indexed" in window.status.note.text()
+    assert not window.live
+
+    # Settings → back to the library's own model → OK: photofind keeps it current again
+    window.apply_settings(Choice(current, "cpu", 1), current)
+    qtbot.waitUntil(lambda: window.live, timeout=30_000)
+    assert "not indexed" not in window.status.note.text()
+    with finishing(qtbot, window, "burst", lambda r: r.added == 1):
+        save(picture(50), lib / "copied-in.jpg")
+    qtbot.waitUntil(lambda: window.library.get("photos") == 4, timeout=20_000)
+
+
+def test_the_cli_names_the_desktop_app_as_the_lock_holder(qtbot, tmp_path, tiny_model, capsys):
+    from photofind.cli import main
+
+    data_dir = build_library(tmp_path / "data", [photos(tmp_path / "lib", 2)], tiny_model)
+    window = open_window(qtbot, data_dir, make_prefs(tmp_path / "s", tiny_model),
+                         index_on_start=True)
+    qtbot.waitUntil(lambda: window.live, timeout=30_000)
+    capsys.readouterr()
+    assert main(["--data-dir", str(data_dir.root), "index"]) == 1
+    err = capsys.readouterr().err
+    assert "'photofind gui'" in err and "watch" not in err, err
