@@ -308,7 +308,7 @@ def test_overflow_is_said_once_and_rescans(watched, monkeypatch):
 
 @pytest.mark.parametrize("cause", ["watch limit", "network share"])
 def test_unwatchable_roots_fall_back_to_periodic_rescans(library, data_dir, monkeypatch, cause):
-    from photofind.core import watcher, worker
+    from photofind.core import liveroots, watcher
 
     if cause == "watch limit":
         def no_more_watches(self, root):
@@ -316,7 +316,7 @@ def test_unwatchable_roots_fall_back_to_periodic_rescans(library, data_dir, monk
         monkeypatch.setattr(watcher.Watcher, "watch", no_more_watches)
         said = "limit"
     else:
-        monkeypatch.setattr(worker, "needs_polling", lambda path: True)
+        monkeypatch.setattr(liveroots, "needs_polling", lambda path: True)
         said = "network folder"
     root, _files = library
     harness = Harness(data_dir, root, rescan_every_s=0.5).start()

@@ -28,83 +28,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from photofind.core import scanner
+from photofind.core import mounts, scanner
 from photofind.core.catalog import Catalog, NewPhoto, is_within
 from photofind.core.decode import PERMISSION_DENIED, unexpected
 from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError, disk_full, is_disk_full
+from photofind.core.indexreport import IndexReport, Job, Prepared, Progress, ProgressFn
+from photofind.core.mounts import root_online
+from photofind.core.scanner import plan_targets
 from photofind.core.vectorindex import VectorIndex
 
-
-@dataclass
-class Progress:
-    stage: str  # "scanning", "indexing", "saving", "done"
-    done: int = 0
-    total: int = 0
-    root: str = ""
+__all__ = ["Indexer", "IndexReport", "Progress", "ProgressFn", "plan_targets", "root_online"]
 
 
-@dataclass
-class IndexReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    moved: int = 0
-    unchanged: int = 0
-    failed: list[dict] = field(default_factory=list)
-    embedded: int = 0
-    seconds: float = 0.0
-    missing_roots: list[str] = field(default_factory=list)
-    stopped: bool = False
-    timings: dict[str, float] = field(default_factory=dict)
-    deferred: dict[str, float] = field(default_factory=dict)  # path → wall time to retry
-
-    @property
-    def changes(self) -> int:
-        return self.added + self.updated + self.removed + self.moved + len(self.failed)
-
-    def to_json(self) -> dict:
-        return {
-            "added": self.added, "updated": self.updated, "removed": self.removed,
-            "moved": self.moved, "unchanged": self.unchanged, "failed": self.failed,
-            "embedded": self.embedded, "seconds": round(self.seconds, 3),
-            "missing_roots": self.missing_roots,
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-        }
-
-
-@dataclass
-class Job:
-    kind: str  # "new", "changed"
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    known_id: int | None = None
-
-
-@dataclass
-class Prepared:
-    job: Job
-    hash: str = ""
-    reuse_id: int | None = None
-    tensor: object = None
-    width: int | None = None
-    height: int | None = None
-    format: str | None = None
-    taken: str | None = None
-    error: str | None = None
-    deferred: float | None = None  # still being written: wall time worth looking again
-    vanished: bool = False  # deleted before it could be read: nothing to record
-    seconds: float = 0.0
-
-
-ProgressFn = Callable[[Progress], None]
 
 
 class Indexer:
@@ -195,9 +135,12 @@ class Indexer:
             self._process(jobs, reusable, gone, report, timings)
 
         if not report.stopped and gone:
-            # a root unplugged during the run deletes nothing either
+            # a root unplugged (or a drive inside one unmounted) during the run deletes
+            # nothing either
             still_online = {r: self._root_online(r) for r in {root for _p, root in gone.values()}}
-            gone = {i: pr for i, pr in gone.items() if still_online[pr[1]]}
+            offline = {r: mounts.offline_within(self.catalog, r) for r in still_online}
+            gone = {i: (path, root) for i, (path, root) in gone.items()
+                    if still_online[root] and not mounts.under_any(path, offline[root])}
         if not report.stopped and gone:
             t0 = time.perf_counter()
             with self.catalog.db.atomic():
@@ -281,6 +224,7 @@ class Indexer:
                     else self.catalog.failures_within(scope))
         seen: set[str] = set()
         problems: list[scanner.Problem] = []
+        found_mounts: set[str] = {root} if whole and mounts.is_mount(root) else set()
         now_ns = time.time_ns()
         settle_ns = int(self.settle_s * 1e9) if self.settle_s is not None else None
         try:
@@ -288,6 +232,9 @@ class Indexer:
                 if n % 1024 == 1023 and self.should_stop():
                     report.stopped = True
                     return
+                if isinstance(item, scanner.Mount):
+                    found_mounts.add(item.path)
+                    continue
                 if isinstance(item, scanner.Problem):
                     problems.append(item)
                     seen.add(item.path)
@@ -314,15 +261,28 @@ class Indexer:
             raise PhotofindError(
                 f"could not read library folder {root}: {exc.strerror or exc}"
             ) from None
+        # A folder that could not be read, or a drive unmounted inside the root, is no
+        # evidence that its photos were deleted: they are kept, and said so.
+        unreachable = [p.path for p in problems if p.folder]
+        offline = [m for m in mounts.offline_within(self.catalog, root)
+                   if is_within(m, scope) or is_within(scope, m)]
+        for mount in offline:
+            if mount not in report.missing_roots:
+                report.missing_roots.append(mount)
         for path, k in known.items():
-            if path not in seen:
-                gone[k.id] = (path, root)
-        stale_failures.extend(p for p in failures if p not in seen)
-        if problems:
-            with self.catalog.db.atomic():
-                for problem in problems:
-                    self.catalog.record_failure(problem.path, root, None, None, problem.reason)
-            report.failed.extend({"path": p.path, "reason": p.reason} for p in problems)
+            if path in seen or mounts.under_any(path, offline):
+                continue
+            if mounts.under_any(path, unreachable):
+                report.unreachable += 1
+                continue
+            gone[k.id] = (path, root)
+        stale_failures.extend(p for p in failures if p not in seen
+                              and not mounts.under_any(p, unreachable + offline))
+        with self.catalog.db.atomic():
+            for problem in problems:
+                self.catalog.record_failure(problem.path, root, None, None, problem.reason)
+            mounts.remember(self.catalog, found_mounts, scope)
+        report.failed.extend({"path": p.path, "reason": p.reason} for p in problems)
 
     # --- decode, embed, store ----------------------------------------------------------
 
@@ -499,7 +459,8 @@ class Indexer:
         photo = self.catalog.photos([photo_id]).get(photo_id)
         if photo is None or os.path.lexists(photo.path):
             return False
-        return self._root_online(photo.root)
+        return self._root_online(photo.root) \
+            and not mounts.under_any(photo.path, mounts.offline_within(self.catalog, photo.root))
 
 
 def _readable_again(path: str, reason: str) -> bool:
@@ -514,45 +475,3 @@ def _env_seconds(name: str, default: float) -> float:
     except ValueError:
         return default
     return value if value > 0 else default
-
-
-def root_online(root: str, catalog: Catalog) -> bool:
-    """A root is offline when it is missing, or empty while the catalog holds photos for it
-    (an unplugged drive's mount point). Offline roots lose nothing."""
-    if not os.path.isdir(root):
-        return False
-    try:
-        with os.scandir(root) as it:
-            empty = next(it, None) is None
-    except OSError:
-        return False
-    return not (empty and catalog.has_photos_under(root))
-
-
-def plan_targets(roots: list[str], scopes: Iterable[str] | None) -> list[tuple[str, str]]:
-    """(root, scope) pairs to look at: every root whole, or each scope under its root,
-    dropping scopes outside all roots and scopes inside another scope."""
-    if scopes is None:
-        return [(root, root) for root in roots]
-    accepted: set[str] = set()
-    targets = []
-    for scope in sorted({os.path.normpath(s) for s in scopes}, key=len):
-        root = next((r for r in roots if is_within(scope, r)), None)
-        if root is None or _covered(scope, root, accepted):
-            continue
-        accepted.add(scope)
-        targets.append((root, scope))
-    return sorted(targets)
-
-
-def _covered(path: str, root: str, accepted: set[str]) -> bool:
-    while True:
-        if path in accepted:
-            return True
-        if path == root:
-            return False
-        parent = os.path.dirname(path)
-        if parent == path:
-            return False
-        path = parent
-

@@ -3,15 +3,18 @@
 The walk uses `os.scandir` and never follows a symbolic link, so it cannot leave the
 root or loop; every file inside the root is still reached by its real path. Hidden
 files and folders (names starting with a dot) are skipped. A file costs one `stat`.
+A folder that cannot be listed is reported (`Problem` with `folder=True`: what it holds
+is unknown, not gone), and so is a folder where another drive is mounted (`Mount`).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from photofind.core.catalog import is_within
 from photofind.core.decode import EXTENSIONS
 
 
@@ -28,6 +31,14 @@ class Problem:
 
     path: str
     reason: str
+    folder: bool = False  # a whole folder could not be listed: its contents are unknown
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A folder inside the root where another file system is mounted (a drive)."""
+
+    path: str
 
 
 def display_path(path: str) -> str:
@@ -47,11 +58,12 @@ def is_candidate(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in EXTENSIONS
 
 
-def walk(root: str) -> Iterator[Found | Problem]:
-    """Every candidate image file under `root` (depth first), and what could not be read."""
-    stack = [root]
+def walk(root: str) -> Iterator[Found | Problem | Mount]:
+    """Every candidate image file under `root` (depth first), what could not be read, and
+    the mount points below it."""
+    stack = [(root, os.stat(root).st_dev)]
     while stack:
-        folder = stack.pop()
+        folder, device = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
@@ -60,7 +72,8 @@ def walk(root: str) -> Iterator[Found | Problem]:
         except OSError as exc:
             if folder == root:
                 raise
-            yield Problem(display_path(folder), f"folder could not be read: {exc.strerror or exc}")
+            yield Problem(display_path(folder), f"folder could not be read: {exc.strerror or exc}",
+                          folder=True)
             continue
         subfolders = []
         for entry in entries:
@@ -75,7 +88,9 @@ def walk(root: str) -> Iterator[Found | Problem]:
                 yield Problem(display_path(entry.path), f"could not be read: {exc.strerror or exc}")
                 continue
             if stat.S_ISDIR(st.st_mode):
-                subfolders.append(entry.path)
+                subfolders.append((entry.path, st.st_dev))
+                if st.st_dev != device:
+                    yield Mount(entry.path)
             elif stat.S_ISREG(st.st_mode) and is_candidate(name):
                 if not is_printable(entry.path):
                     yield Problem(
@@ -87,7 +102,7 @@ def walk(root: str) -> Iterator[Found | Problem]:
         stack.extend(sorted(subfolders, reverse=True))
 
 
-def walk_scope(scope: str, root: str) -> Iterator[Found | Problem]:
+def walk_scope(scope: str, root: str) -> Iterator[Found | Problem | Mount]:
     """What `walk(root)` would report at or below `scope`, a file or folder inside `root`:
     the scanner's rules (no hidden names, no symlinks, image extensions only) applied to
     one path the file watcher named. A scope that no longer exists yields nothing."""
@@ -104,8 +119,9 @@ def walk_scope(scope: str, root: str) -> Iterator[Found | Problem]:
         st = os.lstat(scope)
     except (FileNotFoundError, NotADirectoryError):
         return
-    except OSError as exc:
-        yield Problem(display_path(scope), f"could not be read: {exc.strerror or exc}")
+    except OSError as exc:  # its folder cannot be searched: whatever is there is unknown
+        yield Problem(display_path(scope), f"could not be read: {exc.strerror or exc}",
+                      folder=True)
         return
     if stat.S_ISDIR(st.st_mode):
         try:
@@ -113,10 +129,39 @@ def walk_scope(scope: str, root: str) -> Iterator[Found | Problem]:
         except FileNotFoundError:
             return
         except OSError as exc:
-            yield Problem(display_path(scope), f"folder could not be read: {exc.strerror or exc}")
+            yield Problem(display_path(scope), f"folder could not be read: {exc.strerror or exc}",
+                          folder=True)
     elif stat.S_ISREG(st.st_mode) and is_candidate(os.path.basename(scope)):
         if not is_printable(scope):
             yield Problem(display_path(scope),
                           "the file name is not valid UTF-8; rename the file to index it")
             return
         yield Found(scope, st.st_size, st.st_mtime_ns)
+
+
+def plan_targets(roots: list[str], scopes: Iterable[str] | None) -> list[tuple[str, str]]:
+    """(root, scope) pairs to look at: every root whole, or each scope under its root,
+    dropping scopes outside all roots and scopes inside another scope."""
+    if scopes is None:
+        return [(root, root) for root in roots]
+    accepted: set[str] = set()
+    targets = []
+    for scope in sorted({os.path.normpath(s) for s in scopes}, key=len):
+        root = next((r for r in roots if is_within(scope, r)), None)
+        if root is None or _covered(scope, root, accepted):
+            continue
+        accepted.add(scope)
+        targets.append((root, scope))
+    return sorted(targets)
+
+
+def _covered(path: str, root: str, accepted: set[str]) -> bool:
+    while True:
+        if path in accepted:
+            return True
+        if path == root:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent

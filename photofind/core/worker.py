@@ -15,24 +15,26 @@ in a background thread. It reports through callbacks, all called from its own th
                            "stopped"
 
 Its life:
-1. Open the writer, load the library's model, start watchdog on every present root.
+1. Open the writer, load the library's model, start watchdog on every present root. A
+   data disk that is full or read-only is said once and waited for (writetrouble.py).
 2. Reconcile: one indexer run over every present root catches what changed while
    photofind was not running (moves reuse vectors; unchanged files cost a `stat`).
 3. Then take settled scopes from the watcher (see watcher.py) and run the indexer over
    just those. Files still being written are deferred by the indexer and retried.
-4. Every few seconds, look at the roots: one that went missing (or empty, like an
-   unplugged drive's mount point) is offline and loses nothing; one that comes back is
-   watched again and rescanned. Roots that cannot be watched (the system's watch limit,
-   network shares) are rescanned periodically; a watcher that overflowed or failed
-   causes a rescan, said once.
+4. Every few seconds, look at the roots (liveroots.py): one that went missing (or whose
+   drive was unmounted, see mounts.py) is offline and loses nothing, and so is a drive
+   unmounted inside a root; one that comes back is watched again and rescanned. Roots
+   that cannot be watched (the system's watch limit, network shares) are rescanned
+   periodically; a watcher that overflowed or failed causes a rescan, said once.
 5. The vector index is saved when it has changed and `save_every_s` has passed (readers
    replay newer catalog rows meanwhile) and on stop. The catalog is committed per batch,
-   so a crash at any moment loses nothing: the next start reconciles.
+   so a crash at any moment loses nothing: the next start reconciles. A write that fails
+   (a full disk, a catalog locked by another program) is said once and tried again every
+   `retry_s`; the worker keeps watching meanwhile.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
@@ -44,8 +46,10 @@ from dataclasses import dataclass, field
 from photofind.core.catalog import is_within
 from photofind.core.datadir import DataDir
 from photofind.core.errors import PhotofindError
-from photofind.core.indexer import Indexer, IndexReport, Progress, root_online
-from photofind.core.watcher import DirtyScopes, Watcher, needs_polling
+from photofind.core.indexer import Indexer, IndexReport, Progress
+from photofind.core.liveroots import LiveRoots, RootState
+from photofind.core.watcher import DirtyScopes
+from photofind.core.writetrouble import TroubleReporter, open_writer_waiting, write_problem
 
 
 @dataclass
@@ -58,13 +62,6 @@ class Burst:
     started: float = field(default_factory=time.time)
 
 
-@dataclass
-class _Root:
-    online: bool = False
-    identity: tuple[int, int] | None = None
-    mode: str = "offline"  # "watch", "poll" or "offline"
-
-
 class LibraryWorker:
     """Keeps the index current while photos change. Control it from any thread."""
 
@@ -75,6 +72,7 @@ class LibraryWorker:
         retry_incomplete_s: float = 5.0, max_wait_s: float = 10.0, save_every_s: float = 10.0,
         poll_roots_s: float = 3.0, rescan_every_s: float = 30.0,
         safety_rescan_s: float | None = 3600.0, linger_s: float = 0.25, watch: bool = True,
+        retry_s: float = 30.0,
         on_progress: Callable[[Progress], None] | None = None,
         on_burst: Callable[[Burst], None] | None = None,
         on_note: Callable[[str], None] | None = None,
@@ -93,7 +91,7 @@ class LibraryWorker:
         self.poll_roots_s = poll_roots_s
         self.rescan_every_s = rescan_every_s
         self.safety_rescan_s = safety_rescan_s
-        self.use_watcher = watch
+        self.retry_s = retry_s  # after a failed write (a full disk, a locked catalog)
         self.on_progress = _guarded(on_progress)
         self.on_burst = _guarded(on_burst)
         self.on_note = _guarded(on_note)
@@ -115,11 +113,14 @@ class LibraryWorker:
         # owned by the worker thread
         self._writer = None
         self._indexer: Indexer | None = None
-        self._watcher: Watcher | None = None
-        self._roots: dict[str, _Root] = {}
         self._rescan: dict[str, str] = {}  # scope → reason, to run as soon as possible
+        self._live = LiveRoots(self.scopes, self._rescan, note=self._note,
+                               say_once=self._say_once, trouble=self._trouble_reported,
+                               use_watcher=watch, rescan_every_s=rescan_every_s,
+                               poll_roots_s=poll_roots_s)
+        self._roots = self._live.roots
         self._said: set[str] = set()
-        self._last_error = ""
+        self._write_trouble = TroubleReporter(self.on_error, self._note, retry_s)
 
     # --- control, from any thread ----------------------------------------------------
 
@@ -220,19 +221,23 @@ class LibraryWorker:
         finally:
             self._ready.set()
 
+    @property
+    def _watcher(self):
+        return self._live.watcher
+
     def run(self) -> None:
         """The worker's whole life in the calling thread, until `stop()`."""
-        from photofind.core.library import Writer
-
         self._set_state("starting")
         try:
-            self._writer = Writer(self.data_dir, "watch", notify=self._note)
+            self._writer = open_writer_waiting(
+                self.data_dir, lambda w: w.load_model(None, device=self.device,
+                                                      threads=self.threads),
+                self._stop, self._note, self.retry_s)
         except BaseException:
             self._set_state("stopped")
             raise
         try:
-            self._writer.load_model(None, device=self.device, threads=self.threads)
-            if self._stop.is_set():
+            if self._writer is None or self._stop.is_set():
                 return
             self._indexer = Indexer(
                 self._writer.catalog, self._writer.vectors, self._writer.embedder,
@@ -241,14 +246,28 @@ class LibraryWorker:
                 settle_s=self.settle_s, retry_incomplete_s=self.retry_incomplete_s,
                 save_every_s=self.save_every_s, keep_decoders_s=60.0,
             )
-            self._start_watcher()
+            self._live.start_watcher()
             for root in self._writer.catalog.roots():
-                self._roots[root] = _Root()
-            self._poll_roots(startup=True)
+                self._live.roots[root] = RootState()
+            self._live.poll(self._writer.catalog, startup=True)
             self._ready.set()
             self._loop()
         finally:
             self._shutdown()
+
+    def _save_if_due(self) -> None:
+        """Save the vector index when due; a failure is said once and tried again later
+        (the catalog already holds everything: nothing is lost meanwhile)."""
+        try:
+            self._indexer.save_if_due()
+        except Exception as exc:
+            problem = write_problem(exc, self.data_dir)
+            if problem is None:
+                raise
+            self._write_trouble.failed(f"could not save the vector index: {problem}")
+            self._indexer.last_save = time.monotonic() + self.retry_s - self.save_every_s
+        else:
+            self._write_trouble.over()
 
     def _loop(self) -> None:
         now = time.monotonic()
@@ -261,7 +280,7 @@ class LibraryWorker:
             self._handle_trouble()
             now = time.monotonic()
             if now >= next_poll:
-                self._poll_roots()
+                self._live.poll(self._writer.catalog)
                 next_poll = now + self.poll_roots_s
             if now >= next_periodic:
                 for root, state in self._roots.items():
@@ -275,14 +294,14 @@ class LibraryWorker:
                 next_safety = now + self.safety_rescan_s
             if self._paused.is_set():
                 self._set_state("paused")
-                self._indexer.save_if_due()
+                self._save_if_due()
                 self._wake.wait(self.poll_roots_s)
                 continue
             ready_at = self.scopes.ready_at(self.linger_s)
             if self._rescan or (ready_at is not None and ready_at <= time.monotonic()):
                 self._run_burst()
                 continue
-            self._indexer.save_if_due()
+            self._save_if_due()
             self._set_state("idle" if ready_at is None else "waiting")
             wake_at = [next_poll, next_periodic, next_safety]
             if ready_at is not None:
@@ -296,24 +315,24 @@ class LibraryWorker:
         reason = next((r for r in ("startup", "folder back", "rescan") if r in reasons),
                       "changes")
         self._set_state("indexing" if reason == "changes" else "scanning")
-        rescans, self._rescan = self._rescan, {}
+        rescans = dict(self._rescan)
+        self._rescan.clear()
         due = self.scopes.take_due()
         scopes = list(rescans) + due
-        online = [r for r, s in self._roots.items() if s.online]
         try:
-            report = self._indexer.run(online, scopes, renames=self.scopes.take_renames(),
-                                       save=False)
+            report = self._indexer.run(self._live.online, scopes,
+                                       renames=self.scopes.take_renames(), save=False)
         except Exception as exc:
-            message = str(exc) if isinstance(exc, PhotofindError) else f"{type(exc).__name__}: {exc}"
-            if message != self._last_error:
-                self.on_error(f"could not bring the index up to date: {message}; "
-                              "trying again in 30 s")
-            self._last_error = message
-            retry = time.monotonic() + 30
+            problem = write_problem(exc, self.data_dir)
+            if problem is None:
+                problem = str(exc) if isinstance(exc, PhotofindError) \
+                    else f"{type(exc).__name__}: {exc}"
+            self._write_trouble.failed(f"could not bring the index up to date: {problem}")
+            retry = time.monotonic() + self.retry_s
             for scope in scopes:
                 self.scopes.defer(scope, retry)
             return
-        self._last_error = ""
+        self._write_trouble.over()
         if report.stopped:  # paused or stopping: look at all of it again later
             self._rescan.update(rescans)
             for scope in due:
@@ -323,92 +342,11 @@ class LibraryWorker:
             self.scopes.defer(path, now + max(0.05, retry_at - now_wall))
         self.on_burst(Burst(reason, report, len(scopes)))  # also a stopped one: it wrote
 
-    # --- roots ---------------------------------------------------------------------
-
-    def _start_watcher(self) -> None:
-        if not self.use_watcher:
-            return
-        watcher = Watcher(self.scopes, self._trouble_reported)
-        try:
-            watcher.start()
-        except OSError as exc:
-            self._note(f"cannot watch folders for changes ({exc.strerror or exc}); "
-                       f"checking them every {self.rescan_every_s:g} s instead")
-            return
-        self._watcher = watcher
-
-    def _attach(self, root: str) -> None:
-        """Watch a root that is present, or fall back to periodic rescans."""
-        state = self._roots[root]
-        state.mode = "poll"
-        if self._watcher is None:
-            return
-        if needs_polling(root):
-            self._say_once(f"network:{root}",
-                           f"{root} is a network folder, where changes made elsewhere raise no "
-                           f"events; checking it every {self.rescan_every_s:g} s")
-            return
-        try:
-            self._watcher.watch(root)
-            state.mode = "watch"
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EMFILE):
-                why = ("the system's limit on watched folders is reached; raise "
-                       "fs.inotify.max_user_watches to watch it")
-            else:
-                why = exc.strerror or str(exc)
-            self._say_once(f"limit:{root}", f"cannot watch {root} for changes ({why}); "
-                           f"checking it every {self.rescan_every_s:g} s instead")
-
-    def _detach(self, root: str) -> None:
-        if self._watcher is not None:
-            self._watcher.unwatch(root)
-        self._roots[root].mode = "offline"
-
-    def _poll_roots(self, startup: bool = False) -> None:
-        catalog = self._writer.catalog
-        for root, state in self._roots.items():
-            online = root_online(root, catalog)
-            identity = _identity(root) if online else None
-            if online and not state.online:
-                if not startup:
-                    self._note(f"library folder {root} is back; catching up")
-                state.online, state.identity = True, identity
-                self._attach(root)
-                self._rescan[root] = "startup" if startup else "folder back"
-            elif not online and (state.online or startup):
-                self._note(f"library folder {root} is offline (missing or empty); its photos "
-                           f"are kept, and it is checked every {self.poll_roots_s:g} s")
-                state.online, state.identity = False, None
-                self._detach(root)
-            elif online and identity != state.identity:  # replugged or replaced in between
-                self._note(f"library folder {root} was replaced; catching up")
-                state.identity = identity
-                self._attach(root)
-                self._rescan[root] = "folder back"
-            elif online and state.mode == "watch" and not self._watcher.healthy(root):
-                self._note(f"the file watcher for {root} stopped; watching it again")
-                self._attach(root)
-                self._rescan[root] = "rescan"
-
     def _handle_trouble(self) -> None:
         with self._commands_lock:
             trouble, self._trouble = self._trouble, []
-        if not trouble:
-            return
-        kinds = {kind for kind, _ in trouble}
-        if "overflow" in kinds:
-            self._say_once("overflow", "too many changes at once for the file watcher (its event "
-                           "queue overflowed); rescanning the library so nothing is missed")
-        if "error" in kinds:
-            self._say_once("watch-error", "the file watcher reported a problem "
-                           f"({next(m for k, m in trouble if k == 'error')}); rescanning")
-            for root, state in self._roots.items():
-                if state.online and state.mode == "watch" and not self._watcher.healthy(root):
-                    self._attach(root)
-        for root, state in self._roots.items():
-            if state.online:
-                self._rescan.setdefault(root, "rescan")
+        if trouble:
+            self._live.handle_trouble(trouble)
 
     # --- commands ------------------------------------------------------------------
 
@@ -432,7 +370,7 @@ class LibraryWorker:
         root = os.path.realpath(os.path.expanduser(path))
         if root not in self._roots:
             raise PhotofindError(f"{path} is not a library folder")
-        self._detach(root)
+        self._live.detach(root)
         del self._roots[root]
         self._rescan.pop(root, None)
         removed = self._writer.remove_root(root)
@@ -447,26 +385,12 @@ class LibraryWorker:
         return len(chosen)
 
     def _sync_roots(self) -> None:
-        stored = set(self._writer.catalog.roots())
-        for root in [r for r in self._roots if r not in stored]:  # merged into a new root
-            self._detach(root)
-            del self._roots[root]
-        for root in sorted(stored - set(self._roots)):
-            state = self._roots[root] = _Root()
-            if root_online(root, self._writer.catalog):
-                state.online, state.identity = True, _identity(root)
-                self._attach(root)
-                self._rescan[root] = "rescan"
-            else:
-                self._note(f"library folder {root} is offline (missing or empty); it is "
-                           f"checked every {self.poll_roots_s:g} s")
+        self._live.sync(set(self._writer.catalog.roots()), self._writer.catalog)
 
     # --- helpers -------------------------------------------------------------------
 
     def _shutdown(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self._live.stop()
         try:
             if self._indexer is not None and self._indexer.vectors.dirty:
                 self._indexer.save()
@@ -475,7 +399,8 @@ class LibraryWorker:
         finally:
             if self._indexer is not None:
                 self._indexer.close()
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
             with self._commands_lock:
                 commands, self._commands = self._commands, []
             for _kind, _path, future in commands:
@@ -514,10 +439,3 @@ def _guarded(callback: Callable | None) -> Callable:
             logging.getLogger(__name__).exception("a photofind worker callback failed")
     return call
 
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
