@@ -73,3 +73,27 @@ def test_the_cli_names_the_desktop_app_as_the_lock_holder(qtbot, tmp_path, tiny_
     assert main(["--data-dir", str(data_dir.root), "index"]) == 1
     err = capsys.readouterr().err
     assert "'photofind gui'" in err and "watch" not in err, err
+
+
+def test_a_query_longer_than_the_model_reads_says_so(qtbot, tmp_path, tiny_model):
+    from gui_support import clipped_labels, settle
+
+    data_dir = build_library(tmp_path / "data", [photos(tmp_path / "lib", 3)], tiny_model)
+    window = open_window(qtbot, data_dir, make_prefs(tmp_path / "s", tiny_model))
+    words = ("a sunny beach with children building a tall sand castle next to a red bucket "
+             "while their dog runs along the water and two sailing boats pass far out at "
+             "sea under a few white clouds in the late afternoon light").split()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.field.setText(" ".join(words))
+        window.search_now()
+    note = window.status.note.text()
+    assert f"of your {len(words)} words were used" in note, note
+    used = int(note.split("Only the first ")[1].split(" ")[0])
+    assert 5 < used < len(words)  # the tiny model reads 30 tokens
+    window.resize(640, 480)
+    settle(qtbot, window)
+    assert clipped_labels(window.status) == []
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.field.setText("a sunny beach")
+        window.search_now()
+    assert "words were used" not in window.status.note.text()

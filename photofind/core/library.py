@@ -118,7 +118,7 @@ class Writer:
         removed = self.catalog.remove_root(root)
         if ids:
             if self.vectors is None:
-                self.load_model()
+                self.load_model(lazy=True)  # the saved index, without the model if it can
             self.vectors.remove(np.array(ids, dtype=np.uint64))
             self.vectors.save(self.catalog)
         return removed
@@ -266,6 +266,18 @@ class Searcher:
         """Take in what the writer committed since the last query."""
         self.vectors.catch_up(self.catalog)
 
+    def words_used(self, text: str) -> tuple[int, int] | None:
+        """(words the model reads, words in `text`) when `text` is longer than the text
+        tower's context and its end is cut off; None when the model reads all of it."""
+        from photofind.core.tokens import words_that_fit
+
+        tokenizer = self._text.tokenizer if self._text is not None else self.embedder.tokenizer
+        encode, length = getattr(tokenizer, "encode", None), getattr(
+            tokenizer, "context_length", None)
+        if encode is None or not length:
+            return None  # a tokenizer that cannot tell (not CLIP's BPE)
+        return words_that_fit(encode, int(length), text)
+
     def search_text(self, text: str, limit: int = 20) -> list[Result]:
         if not text.strip():
             raise PhotofindError("the search text is empty; type what the photos show")
@@ -320,6 +332,26 @@ class Searcher:
             if len(results) == want:
                 break
         return results
+
+
+def folders(data_dir: DataDir) -> list[dict]:
+    """The library folders: {"path", "photos", "online"} each (online: present, and not an
+    empty mount point while it has photos). A reader: takes no lock."""
+    catalog = Catalog.open_for_reading(data_dir.catalog)
+    if catalog is None:
+        return []
+    try:
+        counts = catalog.root_counts()
+    finally:
+        catalog.close()
+    rows = []
+    for root, count in counts.items():
+        try:
+            online = os.path.isdir(root) and (count == 0 or any(os.scandir(root)))
+        except OSError:
+            online = False
+        rows.append({"path": root, "photos": count, "online": online})
+    return rows
 
 
 def status(data_dir: DataDir, thorough: bool = True) -> dict:

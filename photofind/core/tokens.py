@@ -108,3 +108,17 @@ class Tokenizer:
                 ids[-1] = self.encoder[EOT]
             out[row, :len(ids)] = ids
         return out
+
+
+def words_that_fit(encode, context_length: int, text: str) -> tuple[int, int] | None:
+    """When `text` has more tokens than the text tower reads (`context_length`, less its
+    start and end tokens), (how many of its words fit whole, how many words it has);
+    None when all of it is read. `encode`: the tokenizer's text → ids, without SOT/EOT."""
+    words = text.split()
+    room = context_length - 2
+    used = 0
+    for n, word in enumerate(words):
+        used += len(encode(word))
+        if used > room:
+            return n, len(words)
+    return None

@@ -3,8 +3,6 @@ whether it is online; add and remove folders. And the list of files that failed.
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -24,26 +22,13 @@ from PySide6.QtWidgets import (
 
 from photofind.core.catalog import Catalog
 from photofind.core.datadir import DataDir
+from photofind.core.library import folders
 from photofind.gui.tasks import run_in_background
 
 
 def root_rows(data_dir: DataDir) -> list[tuple[str, int, bool]]:
     """(folder, photo count, online) for each library root; runs on a pool thread."""
-    catalog = Catalog.open_for_reading(data_dir.catalog)
-    if catalog is None:
-        return []
-    try:
-        counts = catalog.root_counts()
-    finally:
-        catalog.close()
-    rows = []
-    for root, count in counts.items():
-        try:
-            online = os.path.isdir(root) and (count == 0 or any(os.scandir(root)))
-        except OSError:
-            online = False
-        rows.append((root, count, online))
-    return rows
+    return [(f["path"], f["photos"], f["online"]) for f in folders(data_dir)]
 
 
 def failure_rows(data_dir: DataDir) -> list[tuple[str, str]]:

@@ -40,6 +40,7 @@ class SearchController(QObject):
         self.sent_at = 0.0
         self.text = ""  # the words searched for, or
         self.paths: list[str] = []  # the images of a find-similar
+        self.cut: tuple[int, int] | None = None  # (words read, words typed): a too long query
         self.thread = QThread(self)
         self.thread.setObjectName("photofind-search")
         self.worker = SearchWorker(data_dir, device)
@@ -51,6 +52,7 @@ class SearchController(QObject):
         self._device.connect(self.worker.set_device)
         self.worker.results.connect(self._results)
         self.worker.failed.connect(self._failed)
+        self.worker.cut.connect(self._cut)
         self.worker.library.connect(self._library)
         self.thread.start()
         self._open.emit()
@@ -60,7 +62,7 @@ class SearchController(QObject):
         return bool(self.text or self.paths)
 
     def search_text(self, text: str) -> None:
-        self.text, self.paths = text, []
+        self.text, self.paths, self.cut = text, [], None
         self._send(lambda seq: self._text.emit(seq, text, self.limit()))
 
     def search_images(self, paths: list[str]) -> None:
@@ -107,6 +109,11 @@ class SearchController(QObject):
         if seq == self.seq:  # else: an answer to a query the person has already changed
             self.results.emit(results, time.perf_counter() - self.sent_at,
                               seq == self.rerun_seq)
+
+    @Slot(int, int, int)
+    def _cut(self, seq: int, used: int, total: int) -> None:
+        if seq == self.seq:  # arrives before the results it goes with
+            self.cut = (used, total)
 
     @Slot(int, str)
     def _failed(self, seq: int, message: str) -> None:

@@ -27,6 +27,7 @@ class SearchWorker(QObject):
     unavailable = Signal(str, str)  # kind ("empty", "model", "error"), message
     results = Signal(int, object, float)  # seq, [Result], seconds
     failed = Signal(int, str)  # seq, message
+    cut = Signal(int, int, int)  # seq, words the model read, words typed (a too long query)
 
     def __init__(self, data_dir: DataDir, device: str = "auto") -> None:
         super().__init__()
@@ -102,7 +103,12 @@ class SearchWorker(QObject):
 
     @Slot(int, str, int)
     def search_text(self, seq: int, text: str, limit: int) -> None:
-        self._run(seq, lambda s: s.search_text(text, limit))
+        def query(searcher: Searcher):
+            cut = searcher.words_used(text)
+            if cut is not None:
+                self.cut.emit(seq, *cut)
+            return searcher.search_text(text, limit)
+        self._run(seq, query)
 
     @Slot(int, list, int)
     def search_images(self, seq: int, paths: list, limit: int) -> None:

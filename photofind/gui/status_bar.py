@@ -57,6 +57,8 @@ class StatusBar(QStatusBar):
         self.count.setContentsMargins(6, 0, 6, 0)
         self.note = QLabel()
         self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)  # a long note takes a second line, never cut off
+        self.note.setMinimumWidth(120)
         self.progress_label = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(160)

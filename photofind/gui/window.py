@@ -321,8 +321,12 @@ class MainWindow(QMainWindow):
             self._reselect(selected)
             if rerun:
                 self.view.verticalScrollBar().setValue(scrolled)
-        self.status.set_note(f"{len(results):,} best matches first · {seconds * 1000:.0f} ms"
-                             if results else "")
+        note = f"{len(results):,} best matches first · {seconds * 1000:.0f} ms" if results else ""
+        if self.search.cut and self.search.text:
+            used, total = self.search.cut
+            note = (f"Only the first {used} of your {total} words were used: the model reads "
+                    "no more" + (f" · {note}" if note else ""))
+        self.status.set_note(note)
         self.results_shown.emit(len(results))
 
     @Slot(str)
