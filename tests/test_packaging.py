@@ -5,14 +5,23 @@ carries everything."""
 from __future__ import annotations
 
 import configparser
+import contextlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
+import os
 import re
 import shutil
+import signal
+import struct
 import subprocess
 import sys
+import sysconfig
+import time
 import tomllib
+import urllib.parse
+import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from importlib.resources import files
@@ -164,16 +173,33 @@ def test_the_flatpak_manifest_builds_the_same_app():
     requirements = json.loads((flatpak / "python3-requirements.json").read_text("utf-8"))
     pinned = {}
     for module in requirements["modules"]:
+        assert module["sources"], module["name"]
         for source in module["sources"]:
-            pinned[source["dest-filename"].split("-")[0].lower()] = source
+            filename = source["dest-filename"]
+            pinned[_name(filename.split("-")[0])] = filename.split("-")[1]
+            # The URL as the index lists it (PyPI: /packages/xx/yy/<blake2 digest>/FILE;
+            # the short /packages/<tag>/<initial>/<project>/FILE form answered 404), and a
+            # real sha256: flatpak-builder downloads and verifies each.
             assert source["url"].startswith("https://")
-            assert source["url"].endswith(source["dest-filename"].replace("+", "%2B"))
-    for name in ("open_clip_torch", "usearch", "pillow", "numpy", "setuptools", "torch"):
+            assert urllib.parse.unquote(source["url"].rsplit("/", 1)[1]) == filename
+            if "pythonhosted.org" in source["url"]:
+                assert re.fullmatch(r"https://files\.pythonhosted\.org/packages/"
+                                    r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+", source["url"])
+            assert re.fullmatch(r"[0-9a-f]{64}", source["sha256"]), filename
+            assert filename in module["build-commands"][0]
+    for name in ("open-clip-torch", "usearch", "pillow", "numpy", "setuptools", "torch",
+                 "torchvision"):
         assert name in pinned
-    assert not any(name.startswith(("nvidia", "pyside6", "shiboken6", "triton")) for name in pinned)
-    for name, source in pinned.items():
-        if name not in ("torch", "torchvision"):  # those need PyTorch's index (README)
-            assert len(source["sha256"]) == 64, name
+    assert not any(name.startswith(("pyside6", "shiboken6")) for name in pinned)  # BaseApp
+    # One set of pins: the Flatpak installs what the Linux bundle is built with.
+    constraints = ROOT / "packaging" / "pyinstaller" / "constraints.txt"
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            if _name(name) in pinned:
+                assert pinned[_name(name)] == version.strip(), name
+    assert len(set(pinned) & {_name(line.split("==")[0])
+                              for line in constraints.read_text().splitlines()}) >= 40
 
 
 def _name(requirement: str) -> str:
@@ -209,3 +235,177 @@ def test_the_bundled_app_exports_its_model_without_printing_library_advice(tmp_p
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and done.stdout == ""
     assert list((tmp_path / "cache").rglob("text-int8.onnx"))  # both towers were quantised
+
+
+# packaging/smoke-test-linux.sh, run on this environment's photofind (a folder of links to
+# its programs stands in for the bundle): the same script, the same app, seconds not minutes.
+SMOKE = ROOT / "packaging" / "smoke-test-linux.sh"
+SMOKE_TOOLS = ("Xvfb", "xdotool", "import", "bc")
+
+
+def _smoke_run(tmp_path):
+    missing = [tool for tool in SMOKE_TOOLS if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed "
+                    "(apt-get install xvfb xdotool imagemagick bc)")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for name in ("photofind", "photofind-gui"):
+        program = Path(sysconfig.get_path("scripts")) / name
+        assert program.is_file(), f"{program}: photofind is not installed in this environment"
+        (bundle / name).symlink_to(program)
+    marker = uuid.uuid4().hex
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PHOTOFIND_BUNDLE=str(bundle), PHOTOFIND_SMOKE_MARKER=marker,
+               HOME=str(tmp_path / "home"))
+    script = subprocess.Popen(["bash", str(SMOKE), str(tmp_path / "out")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return script, marker
+
+
+def _processes_of(marker: str) -> list[str]:
+    """The live processes whose environment carries `marker` (what the script started and
+    their children), as "PID command line"."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if f"PHOTOFIND_SMOKE_MARKER={marker}".encode() in environ.read_bytes().split(b"\0"):
+                status = (environ.parent / "stat").read_text()
+                if status.rsplit(")", 1)[1].split()[0] != "Z":  # a zombie has ended
+                    command = (environ.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(f"{environ.parent.name} {command.decode(errors='replace')}")
+    return found
+
+
+def _read_until(script, text: str, timeout: float = 300) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = script.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    script.kill()
+    raise AssertionError(f"no {text!r} from the smoke test:\n" + "".join(seen))
+
+
+def _assert_nothing_left(marker: str) -> None:
+    deadline = time.monotonic() + 10
+    while (left := _processes_of(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, "left running:\n" + "\n".join(left)
+
+
+def test_the_smoke_test_passes_and_ends_everything_it_started(tmp_path):
+    script, marker = _smoke_run(tmp_path)
+    output, _ = script.communicate(timeout=600)
+    assert script.returncode == 0, output
+    assert "smoke: GUI window after" in output and "smoke: passed" in output
+    with Image.open(tmp_path / "out" / "bundle-gui.png") as screenshot:
+        assert screenshot.size == (1280, 800)
+    _assert_nothing_left(marker)
+
+
+def test_a_smoke_test_stopped_during_the_demo_ends_what_it_started(tmp_path):
+    """SIGTERM (as `timeout` sends) while the demo runs: bash would wait for a foreground
+    command before running its trap; the script must end the demo at once."""
+    script, marker = _smoke_run(tmp_path)
+    _read_until(script, "smoke: photofind ")
+    deadline = time.monotonic() + 60
+    while not any(" demo " in p for p in _processes_of(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    script.send_signal(signal.SIGTERM)
+    script.communicate(timeout=30)
+    assert script.returncode == 143
+    _assert_nothing_left(marker)
+
+
+def test_a_smoke_test_killed_with_its_window_open_leaves_no_process(tmp_path):
+    """SIGKILL runs no trap: Xvfb and the app still end, through PR_SET_PDEATHSIG."""
+    script, marker = _smoke_run(tmp_path)
+    _read_until(script, "smoke: GUI window after")
+    assert any("Xvfb" in p for p in _processes_of(marker))
+    script.kill()
+    script.communicate(timeout=30)
+    _assert_nothing_left(marker)
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_bundle = _load(ROOT / "packaging" / "check-bundle.py")
+
+
+def _shared_object(path: Path, tag: str, search_path: str) -> Path:
+    """A minimal 64-bit ELF shared object with one RPATH or RUNPATH: what the loader
+    reads (program headers, the dynamic section, its string table) and nothing else."""
+    strings = b"\0" + search_path.encode() + b"\0"
+    strtab = 64 + 2 * 56
+    dynamic = (strtab + len(strings) + 7) // 8 * 8
+    entries = [(5, strtab), (15 if tag == "RPATH" else 29, 1), (0, 0)]
+    end = dynamic + 16 * len(entries)
+    header = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
+        "<HHIQQQIHHHHHH", 3, 62, 1, 0, 64, 0, 0, 64, 56, 2, 64, 0, 0)
+    phdrs = struct.pack("<IIQQQQQQ", 1, 4, 0, 0, 0, end, end, 0x1000) + struct.pack(
+        "<IIQQQQQQ", 2, 6, dynamic, dynamic, dynamic, end - dynamic, end - dynamic, 8)
+    body = header + phdrs + strings
+    body += bytes(dynamic - len(body)) + b"".join(struct.pack("<qQ", *e) for e in entries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    return path
+
+
+def test_the_bundle_check_reads_search_paths_as_the_loader_does(tmp_path):
+    so = _shared_object(tmp_path / "libpython3.11.so.1.0", "RUNPATH", "/root/.pyenv/lib")
+    assert check_bundle.runpaths(so) == {"RUNPATH": "/root/.pyenv/lib"}
+    so = _shared_object(tmp_path / "old.so", "RPATH", "$ORIGIN/../lib")
+    assert check_bundle.runpaths(so) == {"RPATH": "$ORIGIN/../lib"}
+    assert check_bundle.runpaths(ROOT / "README.md") is None
+    # A real extension module: numpy's, built with RPATH $ORIGIN/../../numpy.libs.
+    (numpy_so,) = Path(importlib.util.find_spec("numpy").origin).parent.glob(
+        "_core/_multiarray_umath.*.so")
+    assert check_bundle.runpaths(numpy_so) == {"RPATH": "$ORIGIN/../../numpy.libs"}
+
+
+def test_the_bundle_check_refuses_what_leans_on_the_build_machine(tmp_path):
+    bundle = tmp_path / "photofind"
+    internal = bundle / "_internal"
+    (numpy_so,) = Path(importlib.util.find_spec("numpy").origin).parent.glob(
+        "_core/_multiarray_umath.*.so")
+    (internal / "numpy" / "_core").mkdir(parents=True)
+    shutil.copy2(numpy_so, internal / "numpy" / "_core" / numpy_so.name)  # $ORIGIN/../.. inside
+    _shared_object(internal / "libtorch_cpu.so", "RUNPATH", "$ORIGIN:$ORIGIN/../lib")
+    (internal / "libz.so.1").write_bytes(b"")
+    (internal / "libz.b9a71669.so.1").symlink_to("libz.so.1")
+    assert check_bundle.problems(bundle, cpu_only=True)[0] == []
+
+    _shared_object(internal / "libpython3.11.so.1.0", "RUNPATH", "/root/.pyenv/versions/3.11.7/lib")
+    _shared_object(internal / "torch" / "lib" / "libshm.so", "RUNPATH",
+                   "$ORIGIN:/lib/intel64:$ORIGIN/../../../../outside")
+    shutil.copy2(numpy_so, internal / numpy_so.name)  # $ORIGIN/../../numpy.libs: outside
+    (internal / "libcudart.so.13").write_bytes(b"")
+    (internal / "libpng16.1c0b398e.so.16").symlink_to("torchvision.libs/libpng16.1c0b398e.so.16")
+    (internal / "libc.so.6").symlink_to("/lib/x86_64-linux-gnu/libc.so.6")
+    found, elves = check_bundle.problems(bundle, cpu_only=True)
+    assert elves == 5
+    assert sorted(found) == sorted([
+        f"_internal/{numpy_so.name}: RPATH leaves the bundle: $ORIGIN/../../numpy.libs",
+        "_internal/libc.so.6: symbolic link out of the bundle (-> /lib/x86_64-linux-gnu/libc.so.6)",
+        "_internal/libcudart.so.13: a CUDA library in a CPU-only bundle",
+        "_internal/libpng16.1c0b398e.so.16: broken symbolic link "
+        "(-> torchvision.libs/libpng16.1c0b398e.so.16)",
+        "_internal/libpython3.11.so.1.0: RUNPATH leaves the bundle: /root/.pyenv/versions/3.11.7/lib",
+        "_internal/torch/lib/libshm.so: RUNPATH leaves the bundle: /lib/intel64:$ORIGIN/../../../../outside",
+    ])
+    # A bundle built with a CUDA torch may carry CUDA libraries.
+    assert not any("CUDA" in p for p in check_bundle.problems(bundle, cpu_only=False)[0])
+    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "check-bundle.py"),
+                           str(bundle), "--cpu-only"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "6 problem(s)" in done.stdout and "libcudart.so.13" in done.stderr
