@@ -118,10 +118,20 @@ class Writer:
         removed = self.catalog.remove_root(root)
         if ids:
             if self.vectors is None:
-                self.load_model(lazy=True)  # the saved index, without the model if it can
+                self._open_saved_index()
             self.vectors.remove(np.array(ids, dtype=np.uint64))
             self.vectors.save(self.catalog)
         return removed
+
+    def _open_saved_index(self) -> None:
+        """The saved vector index, to take photos out of it: no model needed (removing a
+        folder works while the model is not on this machine)."""
+        state = read_state(self.catalog)
+        if state is None:
+            self.load_model(lazy=True)
+            return
+        self.vectors = VectorIndex.open_for_writing(
+            self.data_dir.root, self.catalog, state.model, state.dim, self.notify)
 
     # --- model ----------------------------------------------------------------------
 
