@@ -97,3 +97,59 @@ def test_a_query_longer_than_the_model_reads_says_so(qtbot, tmp_path, tiny_model
         window.field.setText("a sunny beach")
         window.search_now()
     assert "words were used" not in window.status.note.text()
+
+
+@pytest.fixture
+def small_window(qtbot, tmp_path, tiny_model):
+    lib = photos(tmp_path / "lib", 4)
+    data_dir = build_library(tmp_path / "data", [lib], tiny_model)
+    window = open_window(qtbot, data_dir, make_prefs(tmp_path / "s", tiny_model))
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        qtbot.keyClicks(window.field, "a garden")
+    window.view.setCurrentIndex(window.model.index(0))
+    return window
+
+
+def test_show_in_folder_says_so_when_no_file_manager_answers(qtbot, small_window,
+                                                              monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from photofind.gui import launch
+
+    window = small_window
+    asked = []
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        lambda url: asked.append(url.toLocalFile()) or False)  # nothing answers
+    monkeypatch.setattr(launch.sys, "platform", "linux")
+    path = window.current_result().path
+
+    # no session bus to ask a file manager: the folder is tried, and the failure said
+    monkeypatch.setattr(launch, "_show_items_dbus", lambda p, failed: False)
+    window.preview.folder_button.click()
+    assert asked == [str(tmp_parent(path))]
+    note = window.status.note.text()
+    assert note.startswith("No file manager answered") and str(tmp_parent(path)) in note
+
+    # a file manager asked over D-Bus does not answer (later): the same, when it is known
+    window.status.set_note("")
+    later = []
+    monkeypatch.setattr(launch, "_show_items_dbus", lambda p, failed: later.append(failed)
+                        or True)
+    window.preview.folder_button.click()
+    assert window.status.note.text() == ""
+    later[0]()  # the call failed
+    assert window.status.note.text().startswith("No file manager answered")
+
+    # Open with no app for the photo: said, and the folder opened instead
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(
+        url.toLocalFile()) or url.toLocalFile() != path)
+    window.preview.open_button.click()
+    assert opened == [path, str(tmp_parent(path))]
+    assert window.status.note.text().endswith("opened its folder instead.")
+
+
+def tmp_parent(path: str):
+    import os
+
+    return os.path.dirname(path)

@@ -135,7 +135,7 @@ def test_pasting_a_path_finds_similar(qtbot, window, library):
 def test_context_menu_reaches_the_right_targets(qtbot, window, monkeypatch):
     opened, shown = [], []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
-    monkeypatch.setattr(launch, "show_in_folder", shown.append)
+    monkeypatch.setattr(launch, "show_in_folder", lambda path, note: shown.append(path))
     type_and_wait(qtbot, window, "anything")
     third = window.model.result(2).path
     pos = window.view.visualRect(window.model.index(2)).center()
@@ -159,11 +159,13 @@ def test_context_menu_reaches_the_right_targets(qtbot, window, monkeypatch):
 def test_show_in_folder_falls_back_to_opening_the_folder(monkeypatch, tmp_path):
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
-    monkeypatch.setattr(launch, "_show_items_dbus", lambda path: False)
+    monkeypatch.setattr(launch, "_show_items_dbus", lambda path, failed: False)
     monkeypatch.setattr(launch.sys, "platform", "linux")
     photo = save(picture(1), tmp_path / "x.jpg")
-    launch.show_in_folder(str(photo))
+    notes = []
+    launch.show_in_folder(str(photo), notes.append)
     assert [u.toLocalFile() for u in opened] == [str(tmp_path)]
+    assert notes == []  # the folder opened: nothing to say
 
 
 def test_keyboard(qtbot, window, monkeypatch):

@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -18,29 +19,49 @@ log = logging.getLogger(__name__)
 _watchers: list = []  # pending D-Bus calls, kept alive until they answer
 
 
+Note = Callable[[str], None]  # tells the person what happened (the status bar)
+
+
 def open_file(path: str) -> bool:
     """Open the photo in the system's default app."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
-def show_in_folder(path: str) -> None:
+def show_in_folder(path: str, note: Note = lambda _text: None) -> None:
     """Open the system file manager at the photo's folder, selecting the photo where the
-    platform allows it."""
-    if sys.platform == "win32":
-        subprocess.Popen(["explorer", f"/select,{os.path.normpath(path)}"])  # noqa: S603
-    elif sys.platform == "darwin":
-        subprocess.Popen(["open", "-R", path])  # noqa: S603, S607
-    elif not _show_items_dbus(path):
-        _open_folder(path)
+    platform allows it; if the file manager does not answer, open the folder instead, and
+    if nothing answers that either, `note` says so (now, or when the answer comes)."""
+    if sys.platform in ("win32", "darwin"):
+        command = (["explorer", f"/select,{os.path.normpath(path)}"] if sys.platform == "win32"
+                   else ["open", "-R", path])
+        try:
+            subprocess.Popen(command)  # noqa: S603
+            return
+        except OSError as exc:
+            log.info("%s failed (%s); opening the folder", command[0], exc)
+    elif _show_items_dbus(path, lambda: _fall_back_to_folder(path, note)):
+        return
+    _fall_back_to_folder(path, note)
 
 
-def _open_folder(path: str) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+def _fall_back_to_folder(path: str, note: Note) -> None:
+    if not _open_folder(path):
+        note(no_file_manager(path))
 
 
-def _show_items_dbus(path: str) -> bool:
+def no_file_manager(path: str) -> str:
+    return (f"No file manager answered, so photofind could not show "
+            f"{os.path.basename(path)}; it is in {os.path.dirname(path)}.")
+
+
+def _open_folder(path: str) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+
+def _show_items_dbus(path: str, failed: Callable[[], None]) -> bool:
     """The freedesktop FileManager1.ShowItems call (Nautilus, Dolphin, Nemo, Thunar…),
-    made asynchronously; if it fails, the folder is opened instead."""
+    made asynchronously; `failed()` runs if no file manager answers. False when there is
+    no session bus to ask."""
     try:
         from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusPendingCallWatcher
     except ImportError:
@@ -59,7 +80,7 @@ def _show_items_dbus(path: str) -> bool:
     def finished(w: QDBusPendingCallWatcher) -> None:
         if w.isError():
             log.info("FileManager1.ShowItems failed (%s); opening the folder", w.error().message())
-            _open_folder(path)
+            failed()
         _watchers.remove(w)
         w.deleteLater()
 
@@ -68,20 +89,26 @@ def _show_items_dbus(path: str) -> bool:
 
 
 def open_photos(paths: list[str], limit: int = 10) -> str | None:
-    """Open up to `limit` photos; a note for the person when one could not be opened."""
+    """Open up to `limit` photos; a note for the person when one could not be opened (then
+    its folder is opened instead, where a file manager answers)."""
     for path in paths[:limit]:
         if not os.path.exists(path):
             return missing(path)
         if not open_file(path):
-            return f"No app is set up to open {os.path.basename(path)}."
+            name = os.path.basename(path)
+            if _open_folder(path):
+                return f"No app is set up to open {name}; opened its folder instead."
+            return (f"No app is set up to open {name}, and no file manager answered; it is "
+                    f"in {os.path.dirname(path)}.")
     return None
 
 
-def reveal(path: str) -> str | None:
-    """Show the photo in the file manager; a note for the person when it is gone."""
+def reveal(path: str, note: Note) -> str | None:
+    """Show the photo in the file manager; a note for the person when it is gone (and,
+    through `note`, when no file manager answers)."""
     if not os.path.exists(path):
         return missing(path)
-    show_in_folder(path)
+    show_in_folder(path, note)
     return None
 
 

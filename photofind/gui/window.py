@@ -473,7 +473,10 @@ class MainWindow(QMainWindow):
         self.status.set_note(launch.open_photos(paths) or "")
 
     def show_in_folder(self, path: str) -> None:
-        self.status.set_note(launch.reveal(path) or "")
+        self.status.set_note("")
+        gone = launch.reveal(path, self.status.set_note)  # no file manager: said there
+        if gone:
+            self.status.set_note(gone)
 
     def copy_paths(self, paths: list[str]) -> None:
         if paths:
