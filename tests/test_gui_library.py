@@ -95,7 +95,7 @@ def test_a_model_that_cannot_be_had_is_explained_and_the_demo_offered(qtbot, tmp
     assert "could not be downloaded" in welcome.problem_text.text()
     details = welcome.problem_details.text()  # the core's own one-line reason
     assert "ViT-B-32-256" in details and "not on this machine" in details
-    assert not welcome.problem_demo.isHidden() and welcome.start_button.isEnabled()
+    assert not welcome.problem_settings.isHidden() and welcome.start_button.isEnabled()
     assert roots_of(data_dir) == []  # nothing half-done was left behind
 
 

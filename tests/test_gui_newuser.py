@@ -153,3 +153,33 @@ def tmp_parent(path: str):
     import os
 
     return os.path.dirname(path)
+
+
+def test_the_welcome_pages_model_problem_speaks_the_apps_language(qtbot, tmp_path,
+                                                                  monkeypatch):
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    from photofind.core.datadir import DataDir
+    from photofind.gui.settings_dialog import SettingsDialog
+
+    lib = photos(tmp_path / "Pictures", 2)
+    window = open_window(qtbot, DataDir(tmp_path / "data"), make_prefs(tmp_path / "s"))
+    welcome = window.welcome
+    welcome.add_folder(str(lib))
+    with finishing(qtbot, window, "model_unavailable"):
+        welcome.start_button.click()  # the standard model: not here, and no network
+    assert not welcome.problem.isHidden()
+    shown = [w for w in welcome.findChildren(QLabel) if w.isVisible() and w.text()]
+    text = " ".join(label.text() for label in shown)
+    assert "--" not in text and "local-dir" not in text, text  # no command-line flags
+    assert "ViT-B-32-256" in welcome.problem_details.text()
+    buttons = [b.text().replace("&", "") for b in welcome.findChildren(QPushButton)
+               if b.isVisible()]
+    assert sum("demo" in b.lower() for b in buttons) == 1, buttons  # one way to the demo
+    assert "Settings" in text and "Settings…" in buttons  # the Settings it speaks of
+
+    opened = []
+    monkeypatch.setattr(SettingsDialog, "exec",
+                        lambda dialog: opened.append(dialog) or SettingsDialog.DialogCode.Rejected)
+    welcome.problem_settings.click()
+    assert len(opened) == 1

@@ -23,6 +23,13 @@ from PySide6.QtWidgets import (
 from photofind.gui import icons
 
 
+def model_reason(message: str) -> str:
+    """The core's reason a model cannot be had, without its command-line advice
+    ("…; connect … (--model local-dir:…)"): which model, and what is wrong with it."""
+    first = message.split("; ")[0].strip().rstrip(".")
+    return (first[:1].upper() + first[1:] + ".") if first else ""
+
+
 def pictures_folder() -> str | None:
     path = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
     return path if path and os.path.isdir(path) else None
@@ -31,6 +38,7 @@ def pictures_folder() -> str | None:
 class WelcomePage(QWidget):
     start = Signal(list)  # folders
     demo = Signal()
+    settings = Signal()  # the model problem's Settings button
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,13 +88,16 @@ class WelcomePage(QWidget):
         small = self.problem_details.font()
         small.setPointSizeF(small.pointSizeF() * 0.9)
         self.problem_details.setFont(small)
-        self.problem_demo = QPushButton("Use the demo library instead")
-        self.problem_demo.clicked.connect(self.demo)
+        self.problem_settings = QPushButton("Settings…")
+        icons.bind(self.problem_settings, "settings")
+        self.problem_settings.setToolTip("Choose another model, such as a model folder on "
+                                         "this computer")
+        self.problem_settings.clicked.connect(self.settings)
         problem_body = QVBoxLayout()
         problem_body.addWidget(self.problem_title)
         problem_body.addWidget(self.problem_text)
         problem_body.addWidget(self.problem_details)
-        problem_body.addWidget(self.problem_demo, 0, Qt.AlignmentFlag.AlignLeft)
+        problem_body.addWidget(self.problem_settings, 0, Qt.AlignmentFlag.AlignLeft)
         problem = QHBoxLayout(self.problem)
         problem.addWidget(warning, 0, Qt.AlignmentFlag.AlignTop)
         problem.addLayout(problem_body, 1)
@@ -169,29 +180,32 @@ class WelcomePage(QWidget):
                 chosen.append(item.data(Qt.ItemDataRole.UserRole))
         return chosen
 
-    def show_problem(self, message: str, offer_demo: bool = False, title: str = "",
+    def show_problem(self, message: str, offer_settings: bool = False, title: str = "",
                      details: str = "") -> None:
         self.problem_title.setText(f"<b>{title}</b>" if title else "")
         self.problem_title.setVisible(bool(title))
         self.problem_text.setText(message)
         self.problem_details.setText(details)
         self.problem_details.setVisible(bool(details))
-        self.problem_demo.setVisible(offer_demo)
+        self.problem_settings.setVisible(offer_settings)
         self.problem.show()
         self.set_busy(False)
 
     def show_model_problem(self, message: str) -> None:
-        """The model cannot be loaded (most often: not downloaded yet, and no network)."""
+        """The model cannot be loaded (most often: not downloaded yet, and no network).
+        `message` is the core's reason; only its first part (which model, what is wrong)
+        is shown: the rest is advice for the command line."""
         self.show_problem(
             "photofind needs an image-recognition model to index your photos. It is not on "
             "this computer and could not be downloaded. Connect to the internet once and "
-            "press Start indexing again, or choose another model in Settings. The demo "
-            "library works without a network.",
-            offer_demo=True, title="The model could not be loaded", details=message)
+            "press Start indexing again, or choose a model folder on this computer in "
+            "Settings. The demo library below works without a network.",
+            offer_settings=True, title="The model could not be loaded",
+            details=model_reason(message))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.status.setText(text)
-        for widget in (self.add_button, self.demo_button, self.problem_demo,
+        for widget in (self.add_button, self.demo_button, self.problem_settings,
                        self.folders_list):
             widget.setEnabled(not busy)
         self._update(busy=busy)

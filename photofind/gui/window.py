@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self.message.action.connect(self._message_action)
         self.welcome.start.connect(self._welcome_start)
         self.welcome.demo.connect(self.start_demo)
+        self.welcome.settings.connect(self.show_settings)
         self.status.pause_toggled.connect(self._pause_toggled)
         self.status.stop_clicked.connect(self._stop_indexing)
         self.status.failures_clicked.connect(self.show_failures)
