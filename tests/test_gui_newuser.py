@@ -183,3 +183,62 @@ def test_the_welcome_pages_model_problem_speaks_the_apps_language(qtbot, tmp_pat
                         lambda dialog: opened.append(dialog) or SettingsDialog.DialogCode.Rejected)
     welcome.problem_settings.click()
     assert len(opened) == 1
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    from photofind.demo import write_library
+
+    base = tmp_path_factory.mktemp("demo-data")
+    write_library(base / "data" / "demo-library", 12)
+    return build_library(base / "data", [base / "data" / "demo-library"], "demo")
+
+
+def answering(monkeypatch, button_text: str | None, seen: list):
+    """QMessageBox.exec, as a person reads the box and presses `button_text` (None:
+    Cancel)."""
+    def exec_(box):
+        seen.append(f"{box.windowTitle()}\n{box.text()}\n{box.informativeText()}")
+        for button in box.buttons():
+            if (button_text is None and box.buttonRole(button)
+                    == QMessageBox.ButtonRole.RejectRole) or button.text() == button_text:
+                button.click()
+                return 0
+        raise AssertionError(f"no button {button_text!r}")
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+
+
+def test_adding_your_own_folder_to_a_demo_library_warns_and_offers_a_real_model(
+        qtbot, tmp_path, demo_data, monkeypatch):
+    import shutil as sh
+
+    from photofind.core.datadir import DataDir
+
+    data_dir = DataDir(tmp_path / "data")
+    sh.copytree(demo_data.root, data_dir.root)
+    own = photos(tmp_path / "Holidays", 2)
+    prefs = make_prefs(tmp_path / "s", "demo")
+    window = open_window(qtbot, data_dir, prefs)
+    seen = []
+
+    answering(monkeypatch, None, seen)  # Cancel: nothing happens
+    window.add_folders([str(own)])
+    assert len(seen) == 1 and "demo model" in seen[0] and "Holidays" in seen[0]
+    assert not window.indexing
+
+    answering(monkeypatch, "Switch to the standard model", seen)
+    with finishing(qtbot, window, "model_unavailable"):  # no network for it here
+        window.add_folders([str(own)])
+    assert prefs.model == ""  # the standard model, from now on
+    assert "not available" in window.status.note.text()
+
+    answering(monkeypatch, "Add with the demo model", seen)
+    with finishing(qtbot, window, "index"):
+        window.add_folders([str(own)])
+    qtbot.waitUntil(lambda: str(own.resolve()) in window.library.get("roots", []),
+                    timeout=20_000)
+    assert len(seen) == 3
+
+    seen.clear()  # the demo's own folder needs no warning
+    window.add_folders([str(data_dir.root / "demo-library")])
+    assert seen == []

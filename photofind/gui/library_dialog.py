@@ -3,6 +3,8 @@ whether it is online; add and remove folders. And the list of files that failed.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -39,6 +41,28 @@ def failure_rows(data_dir: DataDir) -> list[tuple[str, str]]:
         return catalog.failures()
     finally:
         catalog.close()
+
+
+def ask_about_demo_model(parent: QWidget, folders: list[str]) -> str:
+    """Adding your own folder to a library that uses the demo model: say what that means,
+    and offer the standard model. "switch", "add" (with the demo model) or "" (cancel)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("This library uses the demo model")
+    names = ", ".join(os.path.basename(f.rstrip(os.sep)) or f for f in folders)
+    box.setText(f"The demo model knows only the demo's coloured shapes: the photos in "
+                f"{names} would be indexed with it, and searching them by what they show "
+                "would not work.")
+    box.setInformativeText("Switch this library to the standard model (fetched once from "
+                           "the internet; the demo photos are indexed again with it), or add "
+                           "the folder with the demo model anyway.")
+    switch = box.addButton("Switch to the standard model", QMessageBox.ButtonRole.AcceptRole)
+    add = box.addButton("Add with the demo model", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(switch)
+    box.exec()
+    clicked = box.clickedButton()
+    return "switch" if clicked is switch else "add" if clicked is add else ""
 
 
 class LibraryDialog(QDialog):

@@ -49,7 +49,7 @@ from photofind.gui.drop import DropHint, image_paths, pasted_photos, save_pasted
 from photofind.gui.icons import icon
 from photofind.gui.index_controller import IndexController
 from photofind.gui.index_worker import IndexStatus
-from photofind.gui.library_dialog import FailuresDialog, LibraryDialog
+from photofind.gui.library_dialog import FailuresDialog, LibraryDialog, ask_about_demo_model
 from photofind.gui.prefs import Prefs
 from photofind.gui.preview import LargePreview, PreviewPane
 from photofind.gui.results_model import PATH_ROLE, ResultsModel
@@ -562,6 +562,17 @@ class MainWindow(QMainWindow):
         self.index_ctl.start(add_paths, spec, new_library)
 
     def add_folders(self, folders: list[str]) -> None:
+        demo_library = os.path.realpath(self.data_dir.root / "demo-library")
+        if self.library.get("model") == str(ModelSpec.demo()) and any(
+                os.path.realpath(f) != demo_library for f in folders):
+            answer = ask_about_demo_model(self, folders)
+            if answer == "switch":
+                standard = ModelSpec.default()
+                self.prefs.set_model(*_spec_prefs(standard))
+                self.start_indexing(folders, spec=standard)
+            elif answer == "add":
+                self.start_indexing(folders)
+            return
         self.start_indexing(folders)
 
     def remove_folder(self, root: str) -> None:
