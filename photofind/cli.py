@@ -19,6 +19,7 @@ from photofind.core import datadir
 from photofind.cli_library import add_library_parser, cmd_library
 from photofind.core.errors import PhotofindError
 from photofind.hints import pasteable, use_data_dir
+from photofind.terminal import shown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,27 +106,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = datadir.resolve(getattr(args, "data_dir", None))
     use_data_dir(data.root)  # hints in messages name it, so they work when pasted
     try:
+        datadir.check_usable(data.root)
         return COMMANDS[args.command](args, data)
     except PhotofindError as exc:
-        print(f"photofind: error: {pasteable(str(exc))}", file=sys.stderr)
+        print(f"photofind: error: {shown(pasteable(str(exc)))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
         return 130
-    except sqlite3.DatabaseError as exc:  # damage found while working, not when opening
-        from photofind.core.catalog import damaged, is_corrupt
+    except sqlite3.DatabaseError as exc:  # found while working, not when opening
+        from photofind.core.catalog import damaged, is_corrupt, is_locked, locked
+        from photofind.core.errors import disk_full, write_failure
 
-        if not is_corrupt(exc):
+        if is_corrupt(exc):
+            problem = damaged(data.catalog, exc)
+        elif write_failure(exc):  # a full or read-only data disk
+            problem = disk_full(data.root, exc)
+        elif is_locked(exc):  # another program held the catalog for the whole busy timeout
+            problem = locked(data.catalog)
+        else:
             raise
-        print(f"photofind: error: {damaged(data.catalog, exc)}", file=sys.stderr)
+        print(f"photofind: error: {shown(problem)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `photofind search … | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the system refused something: say what, in one line
+        where = f" ({shown(exc.filename)})" if exc.filename else ""
+        print(f"photofind: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 def note(message: str) -> None:
-    print(f"photofind: {pasteable(message)}", file=sys.stderr)
+    print(f"photofind: {shown(pasteable(message))}", file=sys.stderr)
 
 
 def emit_json(document: dict) -> None:
@@ -160,7 +173,11 @@ def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
             report = writer.index(roots, workers=args.workers, batch_size=args.batch_size,
                                   on_progress=progress.update)
     for root in report.missing_roots:
-        note(f"library folder {root} is offline (missing or empty); its photos are kept")
+        note(f"library folder {root} is offline (missing, empty or its drive unmounted); "
+             "its photos are kept")
+    if report.unreachable:
+        note(f"{report.unreachable} photo(s) in folders that could not be read are kept as "
+             "they were; make the folders readable to bring them up to date")
     if args.json:
         emit_json(report.to_json())
     else:
@@ -177,7 +194,7 @@ def print_index_summary(report) -> None:
     if report.failed:
         print(f"{len(report.failed)} file(s) could not be indexed:")
         for failure in report.failed[:10]:
-            print(f"  {failure['path']}: {failure['reason']}")
+            print(f"  {shown(failure['path'])}: {shown(failure['reason'])}")
         if len(report.failed) > 10:
             print(pasteable("  … 'photofind status --failed' lists them all"))
 
@@ -237,9 +254,9 @@ def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
     print("Library folders:")
     for root in info["roots"] or [pasteable("(none yet: run 'photofind index FOLDER')")]:
         offline = "  [offline]" if root in info["offline_roots"] else ""
-        print(f"  {root}{offline}")
+        print(f"  {shown(root)}{offline}")
     for failure in info.get("failures", []):
-        print(f"  failed: {failure['path']}: {failure['reason']}")
+        print(f"  failed: {shown(failure['path'])}: {shown(failure['reason'])}")
     return 0
 
 

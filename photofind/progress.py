@@ -11,6 +11,7 @@ import time
 from tqdm import tqdm
 
 from photofind.core.indexer import Progress
+from photofind.terminal import shown
 
 
 class TerminalProgress:
@@ -22,7 +23,7 @@ class TerminalProgress:
 
     def update(self, progress: Progress) -> None:
         if progress.stage == "scanning" and self.tty:
-            self.stream.write(f"\rphotofind: looking for photos in {progress.root}\033[K")
+            self.stream.write(f"\rphotofind: looking for photos in {shown(progress.root)}\033[K")
             self.stream.flush()
         elif progress.stage == "indexing":
             if self.bar is None:

@@ -22,7 +22,13 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from photofind.core.errors import CatalogCorrupt, PhotofindError, one_line
+from photofind.core.errors import (
+    CatalogCorrupt,
+    PhotofindError,
+    disk_full,
+    one_line,
+    write_failure,
+)
 
 migrations = Migrations("photofind")
 
@@ -119,13 +125,29 @@ def decode_vector(blob: bytes) -> np.ndarray:
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(
-            f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-    else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        return _connect_readonly(path)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection. A WAL catalog's reader must create (or write) its `-shm`
+    file; where it cannot (a full or read-only data disk, after the writer's clean exit
+    removed it), no writer can be running there either, and the catalog is opened as
+    `immutable`: read as it lies on disk, with no shared memory and no locks."""
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        if is_corrupt(exc) or "locked" in str(exc):
+            raise
+        conn.close()
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True,
+                           isolation_level=None, check_same_thread=False)
 
 
 class Catalog:
@@ -142,6 +164,13 @@ class Catalog:
     def open_for_writing(cls, path: Path, backups: Path | None = None) -> Catalog:
         existed = path.exists() and path.stat().st_size > 0
         try:
+            if not path.exists():  # owner-only from the start, whatever the umask
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise open_error(path, exc) from None
+        try:
             conn = connect(path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -152,8 +181,11 @@ class Catalog:
             migrations.apply(catalog.db)
         except sqlite3.DatabaseError as exc:
             raise open_error(path, exc) from None
-        if os.name == "posix":
-            os.chmod(path, 0o600)
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            try:
+                os.chmod(path, 0o600)  # photofind's own file: made by an older version
+            except OSError:
+                pass
         return catalog
 
     @classmethod
@@ -461,10 +493,25 @@ def is_corrupt(exc: BaseException) -> bool:
     return str(exc).startswith("Could not decode to UTF-8")
 
 
-def open_error(path: Path, exc: sqlite3.DatabaseError) -> PhotofindError:
+def open_error(path: Path, exc: sqlite3.DatabaseError | OSError) -> PhotofindError:
     if is_corrupt(exc):
         return damaged(path, exc)
-    return PhotofindError(f"could not open the catalog {path} ({exc})")
+    if write_failure(exc):  # a full or read-only data disk: DiskFull, which watch waits out
+        return disk_full(path.parent, exc)
+    if is_locked(exc):
+        return locked(path)
+    return PhotofindError(f"could not open the catalog {path} ({one_line(exc)})")
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True when another connection held a lock on the catalog for the whole busy timeout."""
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def locked(path: Path) -> PhotofindError:
+    return PhotofindError(
+        f"another program keeps photofind's catalog {path} locked (SQLite said: database is "
+        "locked); close the program that has it open, then try again")
 
 
 def damaged(path: Path, exc: BaseException) -> CatalogCorrupt:

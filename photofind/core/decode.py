@@ -20,7 +20,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from photofind.core import filecheck
 from photofind.core.errors import NotAnImage, one_line
+from photofind.core.filecheck import PERMISSION_DENIED  # noqa: F401  (kept here for callers)
 
 try:
     import pillow_heif
@@ -42,8 +44,6 @@ DATETIME_ORIGINAL = 0x9003
 DATETIME = 0x0132
 ORIENTATION = 0x0112
 
-PERMISSION_DENIED = "permission denied"
-
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
@@ -61,23 +61,17 @@ def content_hash(data: bytes) -> str:
 
 
 def read_file(path: str | Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except PermissionError:
-        raise NotAnImage(f"{PERMISSION_DENIED}: photofind cannot read this file") from None
-    except FileNotFoundError:
-        raise NotAnImage("the file disappeared before it could be read") from None
-    except IsADirectoryError:
-        raise NotAnImage("this is a folder, not an image") from None
-    except OSError as exc:
-        raise NotAnImage(f"could not read the file: {exc.strerror or exc}") from None
+    """A regular file's bytes, refused early when it cannot be an image (filecheck.py)."""
+    return filecheck.read_image_file(path)
 
 
-def decode(data: bytes, min_side: int, reduce: bool = False) -> Decoded:
+def decode(data: bytes, min_side: int, reduce: bool = False, for_model: bool = False
+           ) -> Decoded:
     """Decode image bytes into an upright RGB image whose short side is ≥ `min_side`
     (or the image's own size when smaller). `reduce`: also `shrink` it, before it is
-    turned upright (a 12 MP HEIC or PNG is turned at a fraction of its pixels)."""
+    turned upright (a 12 MP HEIC or PNG is turned at a fraction of its pixels).
+    `for_model`: an image far longer than wide keeps only its middle (filecheck.py).
+    An image that would cost more memory to decode than filecheck allows is refused."""
     if not data:
         raise NotAnImage("the file is empty (0 bytes)")
     try:
@@ -99,9 +93,12 @@ def decode(data: bytes, min_side: int, reduce: bool = False) -> Decoded:
             taken = _taken(exif)
             if fmt in ("JPEG", "MPO") and min_side > 0:
                 img.draft("RGB", (min_side, min_side))
+            filecheck.check_decode_cost(fmt, img.size)  # after the draft: what is decoded
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
             img.load()
+            if for_model:
+                img = filecheck.crop_to_aspect(img)
             if reduce:
                 img = shrink(img, min_side)
             turn = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
@@ -126,7 +123,7 @@ def decode_for_model(data: bytes, min_side: int) -> Decoded:
     """`decode` with `shrink` (before the turn): what the model's preprocess transform
     gets, for indexing (in a decode worker process) and for find-similar alike, so both
     see the same pixels."""
-    return decode(data, min_side, reduce=True)
+    return decode(data, min_side, reduce=True, for_model=True)
 
 
 # EXIF orientation → the turn that makes the image upright (as ImageOps.exif_transpose,

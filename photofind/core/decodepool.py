@@ -11,7 +11,9 @@ decoding is known exactly:
   once more (the death may have had another cause); dying again, the file fails with
   "the image decoder crashed on this file (SIGSEGV)";
 - no answer within `timeout_s` → the worker is killed and the file fails with
-  "decoding took longer than 60 s".
+  "decoding took longer than 60 s";
+- more memory than filecheck.DECODER_MEMORY above what the worker started with → the
+  decode fails with MemoryError, and so does the file (workers run under RLIMIT_DATA).
 
 Such failures are recorded like any other (retried only when the file changes). Callers
 are the indexer's decode threads, one worker each: the worker reads the file (once) and
@@ -45,6 +47,7 @@ from PIL import Image
 
 from photofind.core.decode import Decoded, content_hash, decode_for_model, read_file, unexpected
 from photofind.core.errors import NotAnImage
+from photofind.core.filecheck import limit_memory
 
 DEFAULT_TIMEOUT_S = 60.0
 FAULTS_ENV = "PHOTOFIND_TEST_DECODER_FAULTS"
@@ -63,6 +66,7 @@ def _serve(conn, idle_exit_s: float) -> None:
     A decode answers ("ok", metadata + (hash, size)) then the RGB pixels, or ("bad", reason)."""
     faults = os.environ.get(FAULTS_ENV) == "1"
     _quiet()
+    limit_memory()  # a file that would need more fails alone (MemoryError), not the machine
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     while True:
         try:

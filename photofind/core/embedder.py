@@ -442,12 +442,22 @@ def run_export(spec: ModelSpec, cache_dir: Path, precision: str) -> None:
 
         export_here(spec, cache_dir, precision)
         return
-    done = subprocess.run(
+    from photofind.core.export import PARENT_ENV
+
+    # the exporter dies with this process (see export.py): it writes under our lock
+    child = subprocess.Popen(
         [sys.executable, "-m", "photofind.core.export", spec.to_json(), str(cache_dir), precision],
-        capture_output=True, text=True, timeout=1800)
-    if done.returncode:
-        lines = done.stderr.strip().splitlines()
-        raise RuntimeError(lines[-1] if lines else f"exporter exited with {done.returncode}")
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, PARENT_ENV: str(os.getpid())})
+    try:
+        _out, err = child.communicate(timeout=1800)
+    except BaseException:  # a timeout, an interrupt: no exporter is left behind
+        child.kill()
+        child.wait()
+        raise
+    if child.returncode:
+        lines = err.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exporter exited with {child.returncode}")
 
 
 def export_image_tower_here(embedder: Embedder, cache_dir: Path, precision: str) -> Path:

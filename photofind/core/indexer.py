@@ -33,10 +33,11 @@ import numpy as np
 
 from photofind.core import mounts, scanner
 from photofind.core.catalog import Catalog, NewPhoto, is_within
-from photofind.core.decode import PERMISSION_DENIED, unexpected
+from photofind.core.decode import unexpected
 from photofind.core.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.embedder import Embedder
 from photofind.core.errors import NotAnImage, PhotofindError, disk_full, is_disk_full
+from photofind.core.filecheck import PERMISSION_DENIED
 from photofind.core.indexreport import IndexReport, Job, Prepared, Progress, ProgressFn
 from photofind.core.mounts import root_online
 from photofind.core.scanner import plan_targets

@@ -22,6 +22,8 @@ from photofind.core.decode import open_image
 from photofind.core.embedder import Embedder, ModelSpec
 from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.indexer import Indexer, IndexReport, ProgressFn
+from photofind.core.mounts import root_online
+from photofind.core.scanner import display_path, is_printable
 from photofind.core.textquery import TextEncoder
 from photofind.core.vectorindex import VectorIndex, read_state
 
@@ -101,6 +103,9 @@ class Writer:
                 raise PhotofindError(f"no such folder: {raw}")
             if not os.path.isdir(path):
                 raise PhotofindError(f"{raw} is a file, not a folder; give the folder that holds it")
+            if not is_printable(path):
+                raise PhotofindError(f"the folder name {display_path(path)} is not valid UTF-8; "
+                                     "rename the folder (or one above it) to index it")
             if is_within(data, path):
                 raise PhotofindError(
                     f"photofind's data directory {data} lies inside {path}, and photofind never "
@@ -316,7 +321,7 @@ class Searcher:
 
     def _nearest(self, vector, limit: int) -> list[Result]:
         self.refresh()
-        want = max(1, limit)
+        want = max(1, min(limit, len(self.vectors)))  # never more than the library holds
         results = self._lookup(vector, want)
         if results is None:
             # the index held photos deleted (or re-embedded by another model) since it was
@@ -389,7 +394,7 @@ def _status(catalog: Catalog, data_dir: DataDir, thorough: bool) -> dict:
         "photos": catalog.count_photos(),
         "failed": catalog.count_failures(),
         "model": str(spec) if spec else None,
-        "offline_roots": [r for r in roots if not os.path.isdir(r)],
+        "offline_roots": [r for r in roots if not root_online(r, catalog)],
         "searchable": (catalog.count_searchable(model_id) if thorough
                        else catalog.count_photos(model_id)) if model_id else 0,
         "index_vectors": state.count if state else 0,
