@@ -242,3 +242,65 @@ def test_adding_your_own_folder_to_a_demo_library_warns_and_offers_a_real_model(
     seen.clear()  # the demo's own folder needs no warning
     window.add_folders([str(data_dir.root / "demo-library")])
     assert seen == []
+
+
+def test_f1_and_the_menu_give_help_about_and_the_rest(qtbot, tmp_path, tiny_model):
+    from PySide6.QtCore import Qt
+
+    from photofind import __version__
+
+    data_dir = build_library(tmp_path / "data", [photos(tmp_path / "lib", 2)], tiny_model)
+    window = open_window(qtbot, data_dir, make_prefs(tmp_path / "s", tiny_model))
+    window.activateWindow()
+    qtbot.keyClick(window.field, Qt.Key.Key_F1)
+    dialog = window.app_menu.help_dialog
+    assert dialog is not None and dialog.isVisible()
+    text = " ".join(label.text() for label in dialog.findChildren(type(window.status.note)))
+    assert "Ctrl+F" in text and "Space" in text and "F1" in text
+    assert str(data_dir.root) in text and str(data_dir.logs / "photofind-gui.log") in text
+    assert str(tmp_path / "s" / "settings.ini") in text
+    from gui_support import clipped_labels, settle
+
+    settle(qtbot, dialog)
+    assert clipped_labels(dialog) == []
+    dialog.close()
+
+    menu = window.bar.menu_button.menu()
+    assert [a.text() for a in menu.actions() if a.text()] == [
+        "Library folders…", "Settings…", "Help and keyboard shortcuts", "About photofind",
+        "Quit"]
+    shortcuts = {a.text(): a.shortcut().toString() for a in menu.actions() if a.text()}
+    assert shortcuts["Help and keyboard shortcuts"] == "F1"
+    assert shortcuts["Quit"] == "Ctrl+Q"
+    window.app_menu.about_action.trigger()
+    about = window.app_menu.about_box
+    assert about.isVisible()
+    assert f"photofind {__version__}" in about.text() and "Licence: MIT" in about.text()
+    assert ModelSpec.parse(tiny_model).name in about.text()  # the model in use
+    about.close()
+    window.app_menu.library_action.trigger()
+    assert window.library_dialog is not None and window.library_dialog.isVisible()
+    window.library_dialog.close()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(window.field, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+def test_the_detail_panel_shows_the_score_and_the_status_bar_the_selection(
+        qtbot, small_window):
+    from PySide6.QtCore import QItemSelectionModel
+
+    window = small_window
+    best = window.model.result(0)
+    assert window.preview.match.isVisible()
+    assert window.preview.match.text() == f"{best.score:.3f}"
+    assert window.status.selection.isHidden()  # one photo: nothing to count
+    selection = window.view.selectionModel()
+    for row in (1, 2):
+        selection.select(window.model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    assert window.status.selection.isVisible()
+    assert window.status.selection.text() == "· 3 selected"
+    window.view.setCurrentIndex(window.model.index(3))  # a plain click: one again
+    assert window.status.selection.isHidden()
+    assert window.preview.match.text() == f"{window.model.result(3).score:.3f}"

@@ -154,7 +154,13 @@ def _photo(p: QPainter, _c) -> None:
     p.drawPath(path)
 
 
+def _menu(p: QPainter, _c) -> None:
+    for y in (7, 12, 17):
+        p.drawLine(QPointF(5, y), QPointF(19, y))
+
+
 DRAW = {
     "search": _search, "folder": _folder, "settings": _gear, "pause": _pause, "play": _play,
     "close": _close, "similar": _similar, "open": _open, "warning": _warning, "photo": _photo,
+    "menu": _menu,
 }

@@ -1,5 +1,6 @@
 """The preview of the selected photo: a large, upright image decoded off the GUI thread,
-its details (name, folder, date taken, dimensions, size) and what can be done with it."""
+its details (name, match score, folder, date taken, dimensions, size) and what can be
+done with it."""
 
 from __future__ import annotations
 
@@ -197,13 +198,17 @@ class PreviewPane(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.name.setFont(font)
         self.folder, self.taken, self.dimensions, self.size = (QLabel() for _ in range(4))
+        self.match = QLabel()
+        self.match.setToolTip("How closely the photo matches the search (cosine similarity "
+                              "of the model's vectors): higher is closer, best first")
         self.folder.setWordWrap(True)
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         details = QFormLayout()
         details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         details.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for label, widget in (("Folder", self.folder), ("Taken", self.taken),
-                              ("Size", self.dimensions), ("File", self.size)):
+        for label, widget in (("Match", self.match), ("Folder", self.folder),
+                              ("Taken", self.taken), ("Size", self.dimensions),
+                              ("File", self.size)):
             caption = QLabel(label)
             caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             details.addRow(caption, widget)
@@ -253,6 +258,7 @@ class PreviewPane(QWidget):
             self.image.show_path(None)
             return
         self.name.setText(os.path.basename(result.path))
+        self.match.setText(f"{result.score:.3f}")
         self.folder.setText(os.path.dirname(result.path))
         self.taken.setText(human_date(result.taken))
         self.dimensions.setText(f"{result.width} × {result.height} pixels"

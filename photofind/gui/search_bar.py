@@ -1,5 +1,5 @@
 """The bar at the top: the search field, the chip naming the image a find-similar search
-started from, the zoom slider, and the Library and Settings buttons."""
+started from, the zoom slider, the Library and Settings buttons and the ≡ menu."""
 
 from __future__ import annotations
 
@@ -161,6 +161,13 @@ class SearchBar(QWidget):
         self.zoom_widgets = (small, self.zoom, large)  # Ctrl + wheel zooms when hidden
         self.library_button = self._tool("folder", "Library folders…", self.library_clicked)
         self.settings_button = self._tool("settings", "Settings…", self.settings_clicked)
+        self.menu_button = QToolButton()  # ≡: the window gives it its menu
+        icons.bind(self.menu_button, "menu")
+        self.menu_button.setIconSize(QSize(22, 22))
+        self.menu_button.setToolTip("Menu: library, settings, help, about, quit")
+        self.menu_button.setAutoRaise(True)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(8)
@@ -173,6 +180,7 @@ class SearchBar(QWidget):
         layout.addSpacing(8)
         layout.addWidget(self.library_button)
         layout.addWidget(self.settings_button)
+        layout.addWidget(self.menu_button)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -55,6 +55,9 @@ class StatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self.count = QLabel()
         self.count.setContentsMargins(6, 0, 6, 0)
+        self.selection = QLabel()  # "3 selected", when several photos are
+        self.selection.setContentsMargins(0, 0, 6, 0)
+        self.selection.hide()
         self.note = QLabel()
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)  # a long note takes a second line, never cut off
@@ -80,6 +83,7 @@ class StatusBar(QStatusBar):
         self.failures.setToolTip("Show the files photofind could not read, and why")
         self.failures.clicked.connect(self.failures_clicked)
         self.addWidget(self.count)
+        self.addWidget(self.selection)
         self.addWidget(self.note, 1)
         for widget in (self.progress_label, self.bar, self.pause_button, self.stop_button,
                        self.failures):
@@ -99,6 +103,10 @@ class StatusBar(QStatusBar):
             text += f" · {offline} folder{'s' if offline > 1 else ''} offline"
         self.count.setText(text)
         self.set_failures(failed)
+
+    def set_selection(self, selected: int) -> None:
+        self.selection.setText(f"· {selected:,} selected")
+        self.selection.setVisible(selected > 1)
 
     def set_failures(self, failed: int) -> None:
         self.failures.setText(f"{failed:,} file{'s' if failed != 1 else ''} could not be read")

@@ -46,6 +46,7 @@ from photofind.core.thumbnails import ThumbnailCache
 from photofind.gui import icons, launch
 from photofind.gui.delegate import ResultDelegate
 from photofind.gui.drop import DropHint, image_paths, pasted_photos, save_pasted_image
+from photofind.gui.help import AppMenu
 from photofind.gui.icons import icon
 from photofind.gui.index_controller import IndexController
 from photofind.gui.index_worker import IndexStatus
@@ -166,6 +167,9 @@ class MainWindow(QMainWindow):
         self.view.up_from_top.connect(self.field.setFocus)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.selectionModel().selectionChanged.connect(
+            lambda *_: self.status.set_selection(
+                len(self.view.selectionModel().selectedIndexes())))
         self.preview.open_requested.connect(lambda p: self.open_paths([p]))
         self.preview.show_in_folder_requested.connect(self.show_in_folder)
         self.preview.find_similar_requested.connect(self.find_similar)
@@ -182,10 +186,8 @@ class MainWindow(QMainWindow):
 
         for keys in ("Ctrl+F", "/"):
             QShortcut(QKeySequence(keys), self, self.focus_search)
-        quit_action = QAction(self)
-        quit_action.setShortcuts([QKeySequence("Ctrl+Q")])
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
+        self.app_menu = AppMenu(self)  # Library, Settings, Help (F1), About, Quit
+        self.bar.menu_button.setMenu(self.app_menu)
         paste = QAction(self)
         paste.setShortcut(QKeySequence.StandardKey.Paste)
         paste.triggered.connect(self.paste_photo)
