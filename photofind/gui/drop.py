@@ -1,4 +1,5 @@
-"""What can be dropped or pasted on the window: photo files, folders, images, paths."""
+"""What can be dropped or pasted on the window (photo files, folders, images, paths),
+the hint shown while dragging, and the window's drop and paste handling."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QRectF, Qt, QUrl
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import QWidget
 
 from photofind.core.decode import EXTENSIONS
+from photofind.gui.tasks import run_in_background
 
 
 def image_paths(urls: list[QUrl]) -> tuple[list[str], list[str]]:
@@ -79,3 +90,63 @@ class DropHint(QWidget):
         painter.drawRoundedRect(label, label.height() / 2, label.height() / 2)
         painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
         painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+class DropAndPaste:
+    """The main window's drop and paste handling: photos (files, images, paths) find
+    similar ones; folders are added to the library. A mixin of `MainWindow`."""
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
+        if files or folders or mime.hasImage():
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self.drop_hint.text = ("Drop to find similar photos" if files or mime.hasImage()
+                                   else "Drop to add the folder to your library")
+            self.drop_hint.setGeometry(self.pages.rect().adjusted(40, 40, -40, -40))
+            self.drop_hint.raise_()
+            self.drop_hint.show()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.drop_hint.hide()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_hint.hide()
+        mime = event.mimeData()
+        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if files:
+            self.find_similar(files)
+        elif mime.hasImage():
+            self._search_pasted_image(mime.imageData())
+        elif folders:
+            self.add_folders(folders)
+
+    def paste_photo(self) -> bool:
+        """Ctrl+V: image files, an image, or a path to a photo → find similar. Returns False
+        (so the search field pastes text) for anything else."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return False
+        files = pasted_photos(mime)
+        if files:
+            self.find_similar(files)
+            return True
+        if mime.hasImage():
+            self._search_pasted_image(mime.imageData())
+            return True
+        return False
+
+    def _search_pasted_image(self, image) -> None:
+        folder = self.data_dir.root / "pasted"
+        run_in_background(lambda: save_pasted_image(image, folder),
+                          lambda path: self.find_similar([path]),
+                          lambda exc: self.status.set_note(str(exc)))

@@ -12,9 +12,7 @@ import os
 
 from PySide6.QtCore import (
     QEvent,
-    QPoint,
     QSize,
-    Qt,
     QThreadPool,
     QTimer,
     Signal,
@@ -23,9 +21,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
     QKeySequence,
     QShortcut,
 )
@@ -33,33 +28,30 @@ from PySide6.QtWidgets import (
     QFrame,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
 from photofind.core.library import Result
 from photofind.core.thumbnails import ThumbnailCache
-from photofind.gui import icons, launch
+from photofind.gui import icons
 from photofind.gui.delegate import ResultDelegate
-from photofind.gui.drop import DropHint, image_paths, pasted_photos, save_pasted_image
+from photofind.gui.drop import DropAndPaste, DropHint
 from photofind.gui.help import AppMenu
-from photofind.gui.icons import icon
 from photofind.gui.index_controller import IndexController
-from photofind.gui.index_worker import IndexStatus
-from photofind.gui.library_dialog import FailuresDialog, LibraryDialog, ask_about_demo_model
+from photofind.gui.library_dialog import LibraryDialog
+from photofind.gui.library_view import LibraryView
 from photofind.gui.prefs import Prefs
 from photofind.gui.preview import LargePreview, PreviewPane
+from photofind.gui.results_actions import ResultsActions
 from photofind.gui.results_model import PATH_ROLE, ResultsModel
 from photofind.gui.results_view import MessagePage, ResultsView
 from photofind.gui.search_bar import SearchBar
 from photofind.gui.search_controller import SearchController
-from photofind.gui.settings_dialog import SettingsDialog
 from photofind.gui.splitter import PreviewSplitter
-from photofind.gui.status_bar import StatusBar, progress_text
+from photofind.gui.status_bar import StatusBar
 from photofind.gui.tasks import run_in_background
 from photofind.gui.thumbnail_loader import ThumbnailLoader
 from photofind.gui.welcome import WelcomePage
@@ -70,7 +62,7 @@ THUMBNAIL_CACHE_BYTES = 2 << 30
 MINIMUM_SIZE = QSize(640, 440)  # the search field, a grid column and the panel still fit
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
     # for tests and benchmarks
     results_shown = Signal(int)  # how many
     library_updated = Signal(dict)
@@ -408,307 +400,6 @@ class MainWindow(QMainWindow):
         if key == "library":
             self.show_library()
 
-    # --- the selection ----------------------------------------------------------------------
-
-    def selected_paths(self) -> list[str]:
-        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
-        if not rows and self.view.currentIndex().isValid():
-            rows = [self.view.currentIndex().row()]
-        return [self.model.result(r).path for r in rows if self.model.result(r)]
-
-    def current_result(self) -> Result | None:
-        index = self.view.currentIndex()
-        return self.model.result(index.row()) if index.isValid() else None
-
-    def _current_changed(self, current, _previous) -> None:
-        result = self.model.result(current.row()) if current.isValid() else None
-        self._show_in_panel(result)
-        if self.pages.currentWidget() is self.large:
-            self.large.show_result(result)
-
-    def _show_in_panel(self, result: Result | None) -> None:
-        self.preview.show_result(result)
-        self.splitter.set_selected(result is not None)
-
-    def _focus_results(self) -> None:
-        if self.model.rowCount() and self.results_stack.currentWidget() is self.view:
-            self.view.setFocus()
-            if not self.view.currentIndex().isValid():
-                self.view.setCurrentIndex(self.model.index(0))
-
-    def toggle_large_preview(self) -> None:
-        if self.pages.currentWidget() is self.large:
-            self.pages.setCurrentWidget(self.main_page)
-            self.view.setFocus()
-            return
-        result = self.current_result()
-        if result is None:
-            return
-        self.pages.setCurrentWidget(self.large)
-        self.large.show_result(result)
-        self.large.setFocus()
-
-    def _step(self, delta: int) -> None:
-        row = self.view.currentIndex().row() + delta
-        if 0 <= row < self.model.rowCount():
-            self.view.setCurrentIndex(self.model.index(row))
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.view.indexAt(pos)
-        if not index.isValid():
-            return
-        if not self.view.selectionModel().isSelected(index):
-            self.view.setCurrentIndex(index)
-        paths = self.selected_paths()
-        menu = QMenu(self)
-        self.context_menu = menu  # tests reach it here
-        menu.addAction(icon("open"), "Open", lambda: self.open_paths(paths[:1]))
-        menu.addAction(icon("folder"), "Show in folder", lambda: self.show_in_folder(paths[0]))
-        menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",
-                       lambda: self.copy_paths(paths))
-        menu.addSeparator()
-        menu.addAction(icon("similar"), "Find similar", lambda: self.find_similar(paths))
-        menu.popup(self.view.viewport().mapToGlobal(pos))
-
-    # --- handing photos on ----------------------------------------------------------------------
-
-    def open_paths(self, paths: list[str]) -> None:
-        self.status.set_note(launch.open_photos(paths) or "")
-
-    def show_in_folder(self, path: str) -> None:
-        self.status.set_note("")
-        gone = launch.reveal(path, self.status.set_note)  # no file manager: said there
-        if gone:
-            self.status.set_note(gone)
-
-    def copy_paths(self, paths: list[str]) -> None:
-        if paths:
-            QGuiApplication.clipboard().setText("\n".join(paths))
-            self.status.set_note("Copied " + (paths[0] if len(paths) == 1
-                                              else f"{len(paths)} paths"))
-
-    # --- drop and paste ------------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
-        if files or folders or mime.hasImage():
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-            self.drop_hint.text = ("Drop to find similar photos" if files or mime.hasImage()
-                                   else "Drop to add the folder to your library")
-            self.drop_hint.setGeometry(self.pages.rect().adjusted(40, 40, -40, -40))
-            self.drop_hint.raise_()
-            self.drop_hint.show()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-
-    def dragLeaveEvent(self, event) -> None:
-        self.drop_hint.hide()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.drop_hint.hide()
-        mime = event.mimeData()
-        files, folders = image_paths(mime.urls()) if mime.hasUrls() else ([], [])
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        if files:
-            self.find_similar(files)
-        elif mime.hasImage():
-            self._search_pasted_image(mime.imageData())
-        elif folders:
-            self.add_folders(folders)
-
-    def paste_photo(self) -> bool:
-        """Ctrl+V: image files, an image, or a path to a photo → find similar. Returns False
-        (so the search field pastes text) for anything else."""
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None:
-            return False
-        files = pasted_photos(mime)
-        if files:
-            self.find_similar(files)
-            return True
-        if mime.hasImage():
-            self._search_pasted_image(mime.imageData())
-            return True
-        return False
-
-    def _search_pasted_image(self, image) -> None:
-        folder = self.data_dir.root / "pasted"
-        run_in_background(lambda: save_pasted_image(image, folder),
-                          lambda path: self.find_similar([path]),
-                          lambda exc: self.status.set_note(str(exc)))
-
-    # --- indexing -------------------------------------------------------------------------------
-
-    @property
-    def indexing(self) -> bool:
-        return self.index_ctl.indexing
-
-    @property
-    def live(self) -> bool:
-        return self.index_ctl.live
-
-    def start_indexing(self, add_paths: list[str] | None = None, spec: ModelSpec | None = None
-                       ) -> None:
-        """Keep the library current; with `add_paths`, add those folders; with `spec`,
-        index everything again with that model."""
-        new_library = ("", "")
-        if not self.library.get("model") and self.prefs.model:
-            new_library = (self.prefs.model, self.prefs.pretrained)
-        self.index_ctl.start(add_paths, spec, new_library)
-
-    def add_folders(self, folders: list[str]) -> None:
-        demo_library = os.path.realpath(self.data_dir.root / "demo-library")
-        if self.library.get("model") == str(ModelSpec.demo()) and any(
-                os.path.realpath(f) != demo_library for f in folders):
-            answer = ask_about_demo_model(self, folders)
-            if answer == "switch":
-                standard = ModelSpec.default()
-                self.prefs.set_model(*_spec_prefs(standard))
-                self.start_indexing(folders, spec=standard)
-            elif answer == "add":
-                self.start_indexing(folders)
-            return
-        self.start_indexing(folders)
-
-    def remove_folder(self, root: str) -> None:
-        self.index_ctl.remove_folder(root)
-
-    def start_demo(self) -> None:
-        self.welcome.set_busy(True, "Setting up the demo library…")
-        self.index_ctl.demo(self.demo_count)
-
-    def _welcome_start(self, folders: list[str]) -> None:
-        self.welcome.set_busy(True, "Loading the model…")
-        self.start_indexing(folders)
-
-    @Slot(object)
-    def _index_progress(self, status: IndexStatus) -> None:
-        self.status.set_progress(status)
-        if self.pages.currentWidget() is self.welcome and status.stage != "done":
-            self.welcome.set_busy(True, progress_text(status))
-
-    @Slot(str, object)
-    def _index_finished(self, what: str, report) -> None:
-        """A setup step finished ("index", "demo", "model", "add", "remove"), or the
-        LibraryWorker finished a run over changes ("burst")."""
-        if self.pages.currentWidget() is self.welcome:
-            self.welcome.set_busy(False)
-        changes = 0
-        if report is not None:
-            changes = report.added + report.updated + report.removed + report.moved
-            if changes or report.failed:
-                self.status.set_note(
-                    f"Library up to date: {report.added:,} added, {report.updated:,} updated, "
-                    f"{report.moved:,} moved, {report.removed:,} removed"
-                    + (f", {len(report.failed):,} could not be read" if report.failed else "")
-                    + ".")
-        self.search.library_changed()
-        if changes or what in ("model", "remove"):
-            self.search.rerun()
-        if self.library_dialog is not None:
-            self.library_dialog.refresh()
-        self.index_finished.emit(what, report)
-
-    @Slot(str)
-    def _index_failed(self, message: str) -> None:
-        self.status.set_progress(IndexStatus("done"))
-        if self.pages.currentWidget() is self.welcome:
-            self.welcome.show_problem(message[0].upper() + message[1:],
-                                      title="That did not work")
-        else:
-            self.status.set_note(message)
-            QMessageBox.warning(self, "photofind", message)
-        self.index_finished.emit("failed", None)
-
-    @Slot(str)
-    def _model_unavailable(self, message: str) -> None:
-        self.status.set_progress(IndexStatus("done"))
-        if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
-            self.pages.setCurrentWidget(self.welcome)
-            self.welcome.show_model_problem(message)
-        else:
-            self.status.set_note("The model is not available, so new photos are not indexed; "
-                                 "searching works with what is indexed.")
-            self.message.show_message("The model is not available on this computer.", message)
-            if not self.search.active:
-                self.results_stack.setCurrentWidget(self.message)
-        self.index_finished.emit("model_unavailable", None)
-
-    @Slot(str)
-    def _writer_busy(self, message: str) -> None:
-        self.status.set_progress(IndexStatus("done"))
-        self.status.set_note(f"{message[0].upper()}{message[1:]}. Searching still works.")
-        if self.pages.currentWidget() is self.welcome:
-            self.welcome.show_problem(
-                f"{message[0].upper()}{message[1:]}. photofind tries again every 30 seconds.",
-                title="Another photofind is updating this library")
-        self.index_finished.emit("busy", None)
-
-    def _pause_toggled(self, paused: bool) -> None:
-        self.index_ctl.pause(paused)
-
-    def _stop_indexing(self) -> None:
-        """The Cancel button, shown while the model loads (or downloads)."""
-        self.index_ctl.cancel()
-        self.status.set_note("Cancelled. Searching works with what is already indexed; "
-                             "photofind updates the library again next time it starts.")
-
-    # --- dialogs --------------------------------------------------------------------------------
-
-    def show_library(self) -> None:
-        if self.library_dialog is None:
-            dialog = LibraryDialog(self.data_dir, self)
-            dialog.add_requested.connect(self.add_folders)
-            dialog.remove_requested.connect(self.remove_folder)
-            dialog.finished.connect(lambda _r: setattr(self, "library_dialog", None))
-            self.library_dialog = dialog
-        self.library_dialog.show()
-        self.library_dialog.raise_()
-
-    def show_failures(self) -> FailuresDialog:
-        dialog = FailuresDialog(self.data_dir, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
-
-    def show_settings(self) -> None:
-        spec = self.searcher.searcher.spec if self.searcher.searcher else None
-        if spec is None and self.prefs.model:
-            spec = ModelSpec.parse(self.prefs.model, self.prefs.pretrained or None)
-        dialog = SettingsDialog(spec, self.prefs.device, self.prefs.cores, self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.apply_settings(dialog.choice(), spec)
-
-    def apply_settings(self, choice, current: ModelSpec | None) -> None:
-        if choice.device != self.prefs.device or choice.cores != self.prefs.cores:
-            self.prefs.device, self.prefs.cores = choice.device, choice.cores
-            self.search.set_device(choice.device)
-            self.index_ctl.configure(choice.device, choice.cores)
-        if current is None or choice.spec == current:
-            self.prefs.set_model(*_spec_prefs(choice.spec))
-            if current is not None and not self.live and self.library.get("roots"):
-                # back to the library's own model after another could not be had: keep
-                # the library current again
-                self.status.set_note("")
-                self.start_indexing()
-            return
-        photos = self.library.get("photos", 0)
-        answer = QMessageBox.question(
-            self, "Change the model?",
-            f"Index your {photos:,} photos again with {choice.spec}?\n\nThis can take a while; "
-            "searching keeps working with the current model until it is done.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.prefs.set_model(*_spec_prefs(choice.spec))
-            self.start_indexing(spec=choice.spec)
-
     # --- zoom, geometry, closing ----------------------------------------------------------------
 
     def _apply_zoom(self, value: int) -> None:
@@ -747,11 +438,3 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1240, 800)
-
-
-def _spec_prefs(spec: ModelSpec) -> tuple[str, str]:
-    if spec == ModelSpec.demo():
-        return "demo", ""
-    if spec == ModelSpec.default():
-        return "", ""
-    return spec.name, spec.pretrained or ""
