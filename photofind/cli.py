@@ -15,8 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from photofind import __version__
-from photofind.core import datadir
 from photofind.cli_library import add_library_parser, cmd_library
+from photofind.cli_search import add_search_parsers, cmd_search, cmd_similar
+from photofind.core import datadir
 from photofind.core.errors import PhotofindError
 from photofind.hints import pasteable, use_data_dir
 from photofind.terminal import shown
@@ -52,15 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="decode threads (default: one per CPU core)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
-    p = sub.add_parser("search", parents=[common], help="find photos by a text description")
-    p.add_argument("text", metavar="TEXT")
-    p.add_argument("--limit", type=positive, default=20, metavar="N")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
-    p.add_argument("image", metavar="IMAGE")
-    p.add_argument("--limit", type=positive, default=20, metavar="N")
-    p.add_argument("--json", action="store_true")
+    add_search_parsers(sub, common)
 
     p = sub.add_parser("demo", parents=[common],
                        help="index a demo library with the shipped demo model (offline)")
@@ -197,42 +190,6 @@ def print_index_summary(report) -> None:
             print(f"  {shown(failure['path'])}: {shown(failure['reason'])}")
         if len(report.failed) > 10:
             print(pasteable("  … 'photofind status --failed' lists them all"))
-
-
-def cmd_search(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.library import Searcher
-
-    searcher = Searcher(data)
-    try:
-        results = searcher.search_text(args.text, args.limit)
-    finally:
-        searcher.close()
-    print_results(args.text, results, args.json)
-    return 0
-
-
-def cmd_similar(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.library import Searcher
-
-    if not os.path.exists(args.image):
-        raise PhotofindError(f"no such file: {args.image}")
-    searcher = Searcher(data)
-    try:
-        results = searcher.search_image(args.image, args.limit)
-    finally:
-        searcher.close()
-    print_results(os.path.abspath(args.image), results, args.json)
-    return 0
-
-
-def print_results(query: str, results, as_json: bool) -> None:
-    if as_json:
-        emit_json({"query": query, "results": [r.to_json() for r in results]})
-        return
-    if not results:
-        print("No matching photos.")
-    for r in results:
-        print(f"{r.score:6.3f}  {r.path}")
 
 
 def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:

@@ -13,7 +13,7 @@ def test_process_contract(tmp_path, tiny_model):
     root = tmp_path / "Pictures"
     make_library(root, count=2)
 
-    usage = run_photofind("--data-dir", data, "search")
+    usage = run_photofind("--data-dir", data, "search", "red", "--limit", "lots")
     assert usage.returncode == 2 and "usage:" in usage.stderr
 
     missing = run_photofind("--data-dir", data, "index", tmp_path / "nowhere")

@@ -21,6 +21,15 @@ def library(tmp_path):
     return root, files
 
 
+def similar_top(cli, path, tmp_path):
+    """The best match for a copy of `path` from outside the library (`similar` with the
+    library photo itself leaves that photo out of its results)."""
+    outside = tmp_path / "outside" / f"copy-of-{path.name}"
+    outside.parent.mkdir(exist_ok=True)
+    shutil.copyfile(path, outside)
+    return cli.json("similar", outside, "--limit", 1)["results"][0]
+
+
 def test_index_then_search_and_similar(cli, library, tiny_model, tmp_path):
     root, files = library
     report = cli.json("index", root, "--model", tiny_model)
@@ -68,8 +77,13 @@ def test_rename_and_move_reuse_vectors(cli, library, tiny_model):
     report = cli.json("index", root)
     assert report["moved"] == 1 and report["embedded"] == 0
     assert report["removed"] == 0 and report["added"] == 0
-    hits = cli.json("similar", moved_to, "--limit", 1)["results"]
+    # the photo is found at its new path (a copy from outside the library asks for it;
+    # `similar` with the library photo itself leaves that photo out of its results)
+    outside = root.parent / "outside.jpg"
+    shutil.copyfile(moved_to, outside)
+    hits = cli.json("similar", outside, "--limit", 1)["results"]
     assert hits[0]["path"] == str(moved_to)
+    assert str(moved_to) not in [h["path"] for h in cli.json("similar", moved_to)["results"]]
 
 
 def test_copy_reuses_vector_and_delete_removes(cli, library, tiny_model):
@@ -85,13 +99,13 @@ def test_copy_reuses_vector_and_delete_removes(cli, library, tiny_model):
     assert str(copy) in paths
 
 
-def test_changed_photo_is_embedded_again(cli, library, tiny_model):
+def test_changed_photo_is_embedded_again(cli, library, tiny_model, tmp_path):
     root, files = library
     cli.json("index", root, "--model", tiny_model)
     save(picture(555), files["jpeg"], quality=90)
     report = cli.json("index", root)
     assert report["updated"] == 1 and report["embedded"] == 1
-    hit = cli.json("similar", files["jpeg"], "--limit", 1)["results"][0]
+    hit = similar_top(cli, files["jpeg"], tmp_path)
     assert hit["path"] == str(files["jpeg"]) and hit["score"] >= 0.99
 
 
@@ -106,10 +120,10 @@ def test_exif_rotated_photo_matches_its_upright_twin(cli, library, tiny_model, t
     assert (hit["width"], hit["height"]) == (320, 240)
 
 
-def test_date_taken_comes_from_exif(cli, library, tiny_model):
+def test_date_taken_comes_from_exif(cli, library, tiny_model, tmp_path):
     root, files = library
     cli.json("index", root, "--model", tiny_model)
-    hit = cli.json("similar", files["dated"], "--limit", 1)["results"][0]
+    hit = similar_top(cli, files["dated"], tmp_path)
     assert hit["taken"] == "2024-05-17T14:03:09"
 
 
@@ -178,7 +192,8 @@ def test_missing_root_deletes_nothing(cli, library, tiny_model, tmp_path):
     assert cli.json("index")["unchanged"] == len(files)
 
 
-def test_model_change_re_embeds_and_never_mixes(cli, library, tiny_model, other_model):
+def test_model_change_re_embeds_and_never_mixes(cli, library, tiny_model, other_model,
+                                                tmp_path):
     root, files = library
     cli.json("index", root, "--model", tiny_model)
     report = cli.json("index", root, "--model", other_model)
@@ -186,11 +201,11 @@ def test_model_change_re_embeds_and_never_mixes(cli, library, tiny_model, other_
     assert "re-embedded" in cli.err
     status = cli.json("status")
     assert status["model"].endswith("/other") and status["searchable"] == len(files)
-    hit = cli.json("similar", files["png"], "--limit", 1)["results"][0]
+    hit = similar_top(cli, files["png"], tmp_path)
     assert hit["path"] == str(files["png"]) and hit["score"] >= 0.99
 
 
-def test_corrupt_index_file_is_rebuilt(cli, library, tiny_model, data_dir):
+def test_corrupt_index_file_is_rebuilt(cli, library, tiny_model, data_dir, tmp_path):
     root, files = library
     cli.json("index", root, "--model", tiny_model)
     (index_file,) = data_dir.glob("vectors-*.usearch")
@@ -202,12 +217,12 @@ def test_corrupt_index_file_is_rebuilt(cli, library, tiny_model, data_dir):
     report = cli.json("index", root)
     assert "rebuilding the vector index" in cli.err and "damaged" in cli.err
     assert report["embedded"] == 0
-    hit = cli.json("similar", files["heic"], "--limit", 1)["results"][0]
+    hit = similar_top(cli, files["heic"], tmp_path)
     assert hit["path"] == str(files["heic"]) and hit["score"] >= 0.99
 
     index_file = next(data_dir.glob("vectors-*.usearch"))
     index_file.write_bytes(b"")  # a reader copes too, without writing anything
-    hit = cli.json("similar", files["png"], "--limit", 1)["results"][0]
+    hit = similar_top(cli, files["png"], tmp_path)
     assert hit["path"] == str(files["png"])
 
 

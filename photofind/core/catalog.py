@@ -72,7 +72,46 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-PHOTO_COLUMNS = "id, path, root, size, mtime_ns, hash, width, height, taken, format, model"
+# When a photo was taken, as search filters and sorts by it: the EXIF date (local time
+# of the camera) where there is one, else the file's modification time in this computer's
+# local time; `taken_from` says which. Kept by triggers, so no writer can forget it.
+# `folder` is the path up to its last separator (for `in:` filters), kept the same way.
+_DATE_OF_NEW = ("COALESCE(substr(NEW.taken, 1, 19), strftime('%Y-%m-%dT%H:%M:%S', "
+                "NEW.mtime_ns / 1000000000, 'unixepoch', 'localtime'))")
+_FOLDER_OF_NEW = "rtrim(NEW.path, replace(replace(NEW.path, '/', ''), '\\', ''))"
+
+
+@migrations()
+def m002_dates(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        f"""
+        ALTER TABLE photos ADD COLUMN date TEXT;
+        ALTER TABLE photos ADD COLUMN taken_from TEXT;
+        ALTER TABLE photos ADD COLUMN folder TEXT;
+        UPDATE photos SET
+            date = COALESCE(substr(taken, 1, 19), strftime('%Y-%m-%dT%H:%M:%S',
+                            mtime_ns / 1000000000, 'unixepoch', 'localtime')),
+            taken_from = CASE WHEN taken IS NULL THEN 'file' ELSE 'exif' END,
+            folder = rtrim(path, replace(replace(path, '/', ''), '\\', ''));
+        CREATE INDEX photos_date ON photos(date);
+        CREATE INDEX photos_folder ON photos(folder);
+        CREATE TRIGGER photos_date_insert AFTER INSERT ON photos BEGIN
+            UPDATE photos SET date = {_DATE_OF_NEW}, folder = {_FOLDER_OF_NEW},
+                taken_from = CASE WHEN NEW.taken IS NULL THEN 'file' ELSE 'exif' END
+            WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER photos_date_update AFTER UPDATE OF taken, mtime_ns, path ON photos
+        BEGIN
+            UPDATE photos SET date = {_DATE_OF_NEW}, folder = {_FOLDER_OF_NEW},
+                taken_from = CASE WHEN NEW.taken IS NULL THEN 'file' ELSE 'exif' END
+            WHERE id = NEW.id;
+        END;
+        """
+    )
+
+
+PHOTO_COLUMNS = ("id, path, root, size, mtime_ns, hash, width, height, taken, format, model, "
+                 "date, taken_from")
 
 
 @dataclass(frozen=True)
@@ -88,6 +127,8 @@ class Photo:
     taken: str | None
     format: str | None
     model: str | None
+    date: str | None = None  # EXIF date, else the file's (local time, ISO 8601)
+    taken_from: str | None = None  # "exif" or "file"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF",
 MAX_PIXELS = 200_000_000  # a 30000×3000 panorama is fine; a 20000×20000 bomb is not
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 0x9003
+OFFSET_TIME_ORIGINAL = 0x9011
 DATETIME = 0x0132
 ORIENTATION = 0x0112
 
@@ -178,9 +179,13 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _taken(exif: Image.Exif) -> str | None:
-    value = None
+    """EXIF DateTimeOriginal (else DateTime) as ISO 8601 local time, with the
+    OffsetTimeOriginal (`+02:00`) appended where the camera wrote one."""
+    value = offset = None
     try:
-        value = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL) or exif.get(DATETIME)
+        ifd = exif.get_ifd(EXIF_IFD)
+        value = ifd.get(DATETIME_ORIGINAL) or exif.get(DATETIME)
+        offset = ifd.get(OFFSET_TIME_ORIGINAL) if ifd.get(DATETIME_ORIGINAL) else None
     except Exception:  # malformed EXIF must never fail the photo
         return None
     if not isinstance(value, str):
@@ -192,6 +197,12 @@ def _taken(exif: Image.Exif) -> str | None:
     date = date.replace(":", "-")
     if len(date) != 10 or not date[:4].isdigit():
         return None
+    if not (len(clock) == 8 and clock[2] == clock[5] == ":" and clock.replace(":", "").isdigit()):
+        return None
+    if isinstance(offset, str) and len(offset.strip("\x00 ")) == 6:
+        offset = offset.strip("\x00 ")
+        if offset[0] in "+-" and offset[3] == ":" and (offset[1:3] + offset[4:]).isdigit():
+            return f"{date}T{clock}{offset}"
     return f"{date}T{clock}"
 
 

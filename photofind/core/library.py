@@ -24,6 +24,7 @@ from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.indexer import Indexer, IndexReport, ProgressFn
 from photofind.core.mounts import root_online
 from photofind.core.scanner import display_path, is_printable
+from photofind.core.search.engine import prepare_background
 from photofind.core.textquery import TextEncoder
 from photofind.core.vectorindex import VectorIndex, read_state
 
@@ -156,6 +157,7 @@ class Writer:
             embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
                                 threads=threads, backend=backend, precision=precision)
             textquery.export(embedder, self.data_dir.models)  # for torch-free searches
+            prepare_background(embedder, self.data_dir)  # for good-match judgements
             return embedder
 
         state = read_state(self.catalog)
