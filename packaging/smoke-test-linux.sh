@@ -140,7 +140,7 @@ for _ in $(seq 1 120); do
 done
 [ -n "$window" ] || { echo "smoke: no window after 30 s" >&2; exit 1; }
 step "GUI window after $(echo "$(date +%s.%N) - $begun" | bc) s: $(xdotool getwindowname "$window")"
-sleep 8  # let the find-similar search finish and the thumbnails load
+run sleep 8  # let the find-similar search finish and the thumbnails load
 run import -window root "$out/bundle-gui.png"
 kill -0 "$gui" || { cat "$out/gui.log"; exit 1; }
 step "screenshot: $out/bundle-gui.png"

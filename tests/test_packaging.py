@@ -292,7 +292,7 @@ def _read_until(script, text: str, timeout: float = 300) -> str:
 
 
 def _assert_nothing_left(marker: str) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 6  # the script gives what it ends 4 s before SIGKILL
     while (left := _processes_of(marker)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, "left running:\n" + "\n".join(left)
