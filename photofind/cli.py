@@ -237,7 +237,7 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
             )
         folder = data.root / "demo-library"
         note(f"writing {args.count} demo scenes to {folder}")
-        write_library(folder, args.count)
+        write_library(folder, args.count, dated=True)
         roots = writer.add_roots([str(folder)])
         writer.load_model(demo, device="cpu", lazy=True)
         with TerminalProgress() as progress:

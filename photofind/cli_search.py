@@ -9,6 +9,7 @@ import os
 import sys
 
 from photofind.core.search.query import ORIENTATIONS, SORTS, TYPES, Query, QueryError, parse
+from photofind.terminal import shown
 
 _LIMIT_MAX = 100_000
 
@@ -135,27 +136,21 @@ def print_answer(answer, as_json: bool) -> None:
         return
     if query.browses:
         for h in answer.hits:
-            print(f"{(h.photo.date or '')[:10]:10s}  {printable(h.photo.path)}"
+            print(f"{(h.photo.date or '')[:10]:10s}  {shown(h.photo.path)}"
                   + ("" if h.online else "  (offline)"))
         return
     # one result a line on stdout (for scripts and `| head`); the notes go to stderr
     if answer.no_good_match:
-        note(f"no good matches for {printable(query.describe())}; the closest photos:")
+        note(f"no good matches for {shown(query.describe())}; the closest photos:")
     divider = False
     for h in answer.hits:
         if not h.good and not divider and answer.good_count:
             note(f"{answer.good_count} good matches above; weaker matches below")
             divider = True
         mark = "" if h.online else "  (offline)"
-        print(f"{h.score:6.3f}  {printable(h.photo.path)}{mark}")
+        print(f"{h.score:6.3f}  {shown(h.photo.path)}{mark}")
 
 
 def note(message: str) -> None:
     sys.stdout.flush()
     print(f"photofind: {message}", file=sys.stderr, flush=True)
-
-
-def printable(text: str) -> str:
-    """A file name as a terminal may show it: control characters escaped, so a name
-    cannot print a fake line or drive the terminal."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)

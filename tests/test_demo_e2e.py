@@ -34,9 +34,56 @@ def scene_of(path: str):
 
 def test_demo_library_lives_in_the_data_dir(demo_data):
     library = demo_data / "demo-library"
-    names = sorted(p.name for p in library.iterdir())
+    names = sorted(p.name for p in library.rglob("*.jpg"))
     assert len(names) == 300
     assert all(parse_stem(Path(n).stem) for n in names)  # every name spells its caption
+
+
+def test_demo_library_has_dates_in_dated_folders(demo_data, capsys):
+    """The timeline, date filters and folder chips have something to show, offline."""
+    library = demo_data / "demo-library"
+    years = sorted(p.name for p in library.iterdir() if p.is_dir())
+    assert len(years) >= 4 and all(y.isdigit() for y in years)
+    found = run_json(capsys, demo_data, "search", "after:2023", "before:2024",
+                     "--limit", "300")["results"]
+    assert 20 <= len(found) < 300
+    for r in found:
+        assert r["taken_from"] == "exif" and r["taken"].startswith("2023-")
+        assert f"/{r['taken'][:4]}/{r['taken'][:7]}/" in r["path"]  # YEAR/YEAR-MONTH
+    newest = run_json(capsys, demo_data, "search", "--limit", "300")["results"]
+    assert [r["taken"] for r in newest] == sorted((r["taken"] for r in newest), reverse=True)
+    months = run_json(capsys, demo_data, "search", f"in:{found[0]['taken'][:7]}")["results"]
+    assert months and all(r["taken"].startswith(found[0]["taken"][:7]) for r in months)
+
+
+COLOURS = ["red", "green", "blue", "yellow", "orange", "purple", "white", "black"]
+SHAPES = ["circle", "square", "triangle", "star"]
+
+
+def test_good_matches_are_right_and_nonsense_has_none(demo_data, capsys):
+    """The good-match cut-off on the demo library, judged by file names: over all 32
+    "COLOUR SHAPE" queries the good set's mean precision ≥ 0.85 and mean recall ≥ 0.5;
+    nonsense has no good match in ≥ 90% of tries."""
+    library = sorted((demo_data / "demo-library").rglob("*.jpg"))
+    precisions, recalls = [], []
+    for colour in COLOURS:
+        for shape in SHAPES:
+            relevant = {str(p) for p in library if scene_matches(scene_of(str(p)), colour, shape)}
+            good = {r["path"] for r in run_json(
+                capsys, demo_data, "search", f"{colour} {shape}", "--good", "--limit", "300"
+            )["results"]}
+            precisions.append(len(good & relevant) / len(good) if good else 1.0)
+            recalls.append(len(good & relevant) / len(relevant))
+    precision = sum(precisions) / len(precisions)
+    recall = sum(recalls) / len(recalls)
+    assert precision >= 0.85 and recall >= 0.5, (precision, recall)
+    nonsense = ["asdfgh", "qwerty uiop", "zxcvbnm", "lorem ipsum", "xyzzy plugh", "hjkl",
+                "mmmmmm", "blorf", "wxq", "ptang zoop"]
+    empty = [not run_json(capsys, demo_data, "search", q, "--good")["results"] for q in nonsense]
+    assert sum(empty) / len(empty) >= 0.9, dict(zip(nonsense, empty, strict=True))
+    # without --good nothing is hidden, only marked
+    marked = run_json(capsys, demo_data, "search", "asdfgh", "--limit", "5")["results"]
+    assert len(marked) == 5 and not any(r["good"] for r in marked)
 
 
 def test_red_circle_finds_red_circles(demo_data, capsys):

@@ -99,4 +99,4 @@ def test_the_demo_from_the_welcome_page(qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.library.get("photos") == 40, timeout=120_000)
     assert window.pages.currentWidget() is window.main_page
     assert window.library["model"] == "demo"
-    assert len(list((tmp_path / "data" / "demo-library").glob("*.jpg"))) == 40
+    assert len(list((tmp_path / "data" / "demo-library").rglob("*.jpg"))) == 40

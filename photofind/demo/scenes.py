@@ -19,6 +19,7 @@ Seeds: every split owns a disjoint range of global seeds (:data:`SPLITS`).
 
 from __future__ import annotations
 
+import datetime
 import io
 import math
 import os
@@ -346,15 +347,34 @@ def render(scene: Scene, size: int | tuple[int, int] = DEFAULT_SIZE) -> Image.Im
     return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
 
 
-def jpeg_bytes(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
-    """``image`` encoded as a baseline JPEG (no metadata)."""
+def jpeg_bytes(image: Image.Image, quality: int = JPEG_QUALITY,
+               taken: datetime.datetime | None = None) -> bytes:
+    """``image`` encoded as a baseline JPEG: no metadata, or only the EXIF date taken."""
     buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=quality)
+    if taken is None:
+        image.save(buf, format="JPEG", quality=quality)
+    else:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
+        image.save(buf, format="JPEG", quality=quality, exif=exif.tobytes())
     return buf.getvalue()
 
 
+DEMO_FIRST_DAY = datetime.date(2021, 3, 1)
+DEMO_DAYS = 5 * 365  # the demo's photos span five years
+
+
+def demo_taken(index: int, seed: int = 0) -> datetime.datetime:
+    """When demo photo ``index`` was "taken": spread over five years, a few photos a day
+    on some days (as a camera's are), at a daytime hour; a pure function of its number."""
+    rng = random.Random(f"photofind-demo-day-{seed + index // 4}")
+    day = DEMO_FIRST_DAY + datetime.timedelta(days=rng.randrange(DEMO_DAYS))
+    minute = random.Random(f"photofind-demo-time-{seed + index}").randrange(8 * 60, 20 * 60)
+    return datetime.datetime.combine(day, datetime.time(minute // 60, minute % 60))
+
+
 def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
-                  split: str = "demo") -> list[Path]:
+                  split: str = "demo", dated: bool = False) -> list[Path]:
     """Write ``count`` scene photos into ``folder``: ``<stem>-<NNNN>.jpg``.
 
     Photo ``i`` is scene ``seed + i`` of ``split``.  A whole JPEG already there under
@@ -362,6 +382,10 @@ def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
     and a rename, and their bytes are a pure function of the name), so a rerun changes
     nothing and renders nothing; a damaged one is written again.  Nothing outside
     ``folder`` is written.  Returns the paths, in order.
+
+    ``dated`` (the demo library people see): each photo carries an EXIF date taken
+    (`demo_taken`), sits in a ``YEAR/YEAR-MONTH`` folder, and has that date as its
+    modification time, as photos copied off a camera do.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -369,16 +393,23 @@ def write_library(folder: str | os.PathLike, count: int, seed: int = 0,
     paths = []
     for i in range(count):
         scene = make_scene(seed + i, split)
-        path = folder / f"{scene.filename_stem}-{i:0{width}d}.jpg"
+        name = f"{scene.filename_stem}-{i:0{width}d}.jpg"
+        taken = demo_taken(i, seed) if dated else None
+        where = folder / f"{taken:%Y}" / f"{taken:%Y-%m}" if taken else folder
+        path = where / name
         if not _whole_jpeg(path):
-            data = jpeg_bytes(render(scene))
-            tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+            where.mkdir(parents=True, exist_ok=True)
+            data = jpeg_bytes(render(scene), taken=taken)
+            tmp = where / f".{path.name}.{os.getpid()}.tmp"
             try:
                 tmp.write_bytes(data)
                 os.replace(tmp, path)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+            if taken is not None:
+                stamp = taken.timestamp()
+                os.utime(path, (stamp, stamp))
         paths.append(path)
     return paths
 

@@ -198,7 +198,7 @@ class IndexWorker(QObject):
             self._load_model(writer, demo)
             folder = self.data_dir.root / "demo-library"
             self.progress.emit(IndexStatus("demo", total=count, root=str(folder)))
-            write_library(folder, count)
+            write_library(folder, count, dated=True)
             writer.add_roots([str(folder)])
         self._session("demo", job)
 

@@ -76,6 +76,7 @@ class Engine:
         self._background: relevance.Background | None = None
         self._sample: np.ndarray | None = None
         self._sample_size = -1
+        self._filter_cache: dict = {}
 
     # --- the pieces ---------------------------------------------------------------
 
@@ -213,13 +214,11 @@ class Engine:
                     np.array([r.score for r in results], dtype=np.float32))
         base = f"FROM photos WHERE model = ? AND {where.sql}"
         params = (s.model, *where.params)
-        count = self.catalog.conn.execute(f"SELECT COUNT(*) {base}", params).fetchone()[0]
+        count, ids, stored = self._filtered(base, params)
         if count == 0:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
-        if count <= EXACT_FILTERED:
-            ids = np.fromiter((r[0] for r in self.catalog.conn.execute(
-                f"SELECT id {base}", params)), dtype=np.uint64, count=count)
-            scores = self.vectors_of(ids) @ np.asarray(vector, dtype=np.float32)
+        if ids is not None:
+            scores = stored @ np.asarray(vector, dtype=np.float32)
             top = min(want, len(ids))
             order = np.argpartition(-scores, top - 1)[:top]
             order = order[np.argsort(-scores[order], kind="stable")]
@@ -234,6 +233,25 @@ class Engine:
                 keep = keep[:want]
                 return ids[keep], scores[keep]
             ask = min(total, ask * 4)
+
+    def _filtered(self, base: str, params: tuple):
+        """(count, ids, their vectors) of what a filter keeps — ids and vectors only when
+        it keeps at most `EXACT_FILTERED` photos. The last few filters are remembered
+        until the library changes: typing new words under the same filter reuses them."""
+        version = self.catalog.conn.execute("PRAGMA data_version").fetchone()[0]
+        key = (base, params, version, len(self.vectors))  # data_version: another commit
+        if key in self._filter_cache:
+            return self._filter_cache[key]
+        count = self.catalog.conn.execute(f"SELECT COUNT(*) {base}", params).fetchone()[0]
+        ids = stored = None
+        if 0 < count <= EXACT_FILTERED:
+            ids = np.fromiter((r[0] for r in self.catalog.conn.execute(
+                f"SELECT id {base}", params)), dtype=np.uint64, count=count)
+            stored = self.vectors_of(ids)
+        if len(self._filter_cache) >= 4:
+            self._filter_cache.pop(next(iter(self._filter_cache)))
+        self._filter_cache[key] = (count, ids, stored)
+        return count, ids, stored
 
     def _browse(self, query: Query, where: filters.Where, limit: int) -> list[Hit]:
         order = "ASC" if query.effective_sort == "oldest" else "DESC"
