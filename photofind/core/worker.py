@@ -259,7 +259,7 @@ class LibraryWorker:
         """Save the vector index when due; a failure is said once and tried again later
         (the catalog already holds everything: nothing is lost meanwhile)."""
         try:
-            self._indexer.save_if_due()
+            saved = self._indexer.save_if_due()
         except Exception as exc:
             problem = write_problem(exc, self.data_dir)
             if problem is None:
@@ -267,7 +267,8 @@ class LibraryWorker:
             self._write_trouble.failed(f"could not save the vector index: {problem}")
             self._indexer.last_save = time.monotonic() + self.retry_s - self.save_every_s
         else:
-            self._write_trouble.over()
+            if saved:
+                self._write_trouble.over()
 
     def _loop(self) -> None:
         now = time.monotonic()
@@ -332,7 +333,8 @@ class LibraryWorker:
             for scope in scopes:
                 self.scopes.defer(scope, retry)
             return
-        self._write_trouble.over()
+        if report.changes:  # it wrote: writing works
+            self._write_trouble.over()
         if report.stopped:  # paused or stopping: look at all of it again later
             self._rescan.update(rescans)
             for scope in due:

@@ -26,24 +26,25 @@ def write_problem(exc: BaseException, data_dir: DataDir) -> str | None:
 
 
 class TroubleReporter:
-    """Says a write problem once (and again only when it changes), and once when it is over."""
+    """Says each write problem once while writing fails (not at every retry), and once
+    that it is over when a write works again."""
 
     def __init__(self, on_error: Callable[[str], None], note: Callable[[str], None],
                  retry_s: float) -> None:
         self.on_error = on_error
         self.note = note
         self.retry_s = retry_s
-        self.current = ""
+        self.said: set[str] = set()
 
     def failed(self, message: str) -> None:
-        if message != self.current:
-            self.on_error(f"{message}; trying again in {self.retry_s:g} s")
-        self.current = message
+        if message not in self.said:
+            self.said.add(message)
+            self.on_error(f"{message}; trying again every {self.retry_s:g} s")
 
     def over(self) -> None:
-        if self.current:
+        if self.said:
             self.note("writing works again; catching up")
-        self.current = ""
+        self.said.clear()
 
 
 def open_writer_waiting(data_dir: DataDir, load: Callable, stop: threading.Event,
