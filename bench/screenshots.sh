@@ -7,8 +7,12 @@
 #   first-run.png          the welcome page (Pictures preselected)
 #   model-unavailable.png  Start with no network for the standard model: the explanation
 #   indexing.png           10000 demo scenes being indexed, already searchable
+#   idle.png               the library indexed, nothing typed yet
 #   search.png             "red circle" typed, first result selected
 #   similar.png            a result dragged onto the window: find similar
+#   help.png               F1: the keyboard shortcuts, where the data and logs are
+#   narrow.png             the window at its smallest (640×440), a photo selected
+#   error.png              `photofind gui notes.jpg`, a file that is not a photo
 #   search-dark.png        the same in a dark theme
 #
 # Needs: Xvfb, xdotool, ImageMagick, and the demo model (photofind/models/demo) for all but
@@ -53,14 +57,15 @@ wait_for() {  # wait_for SECONDS COMMAND...: until the command succeeds
     done
 }
 at_least() { [ "$(photos)" -ge "$1" ]; }
-shot() {
+shot() {  # shot NAME [SECONDS [WINDOW]]: the screen (or one window) after a pause
     sleep "${2:-1}"
-    import -window root "$OUT/$1.png"
+    import -window "${3:-root}" "$OUT/$1.png"
     echo "wrote $OUT/$1.png"
 }
 
-start_gui() {  # start_gui [python -c CODE]: the app, fitted to the screen and focused
-    if [ $# -gt 0 ]; then "$PY" -c "$1" >>"$WORK/gui.log" 2>&1 & else
+start_gui() {  # start_gui [python -c CODE | gui ARGS...]: the app, fitted and focused
+    if [ "${1:-}" = gui ]; then "$PY" -m photofind "$@" >>"$WORK/gui.log" 2>&1 &
+    elif [ $# -gt 0 ]; then "$PY" -c "$1" >>"$WORK/gui.log" 2>&1 & else
         "$PY" -m photofind gui >>"$WORK/gui.log" 2>&1 & fi
     GUI=$!
     wait_for 90 window >/dev/null
@@ -78,7 +83,8 @@ quit_gui() {
 start_gui
 shot first-run 2
 xdotool key alt+s                    # Start indexing ~/Pictures with the standard model
-shot model-unavailable 4
+wait_for 120 grep -q "model unavailable" "$DATA/logs/photofind-gui.log"
+shot model-unavailable 1.5
 quit_gui
 rm -rf "$DATA" "$XDG_CONFIG_HOME/photofind"
 
@@ -136,6 +142,7 @@ shot indexing 2.5
 wait_for 900 at_least "$COUNT"
 sleep 6                              # the last run's progress clears
 xdotool key Escape
+shot idle 2
 xdotool type --delay 90 "$QUERY"
 sleep 2
 xdotool key Down
@@ -145,6 +152,28 @@ shot search 2.5
 xdotool mousemove 560 130 mousedown 1 sleep 0.3 mousemove 570 150 sleep 0.3 \
     mousemove 450 380 sleep 0.3 mousemove 440 400 sleep 0.5 mouseup 1
 shot similar 3
+
+xdotool key F1                       # help: keys, where the data and logs are
+wait_for 20 xdotool search --onlyvisible --name '^photofind help$' >/dev/null
+shot help 2
+HELP=$(xdotool search --onlyvisible --name '^photofind help$' | head -1)
+xdotool windowfocus --sync "$HELP" key Escape
+wait_for 20 sh -c "! xdotool search --onlyvisible --name '^photofind help$' >/dev/null"
+xdotool windowfocus --sync "$WIN"
+
+# The window at its smallest, a search typed and a photo selected.
+xdotool windowsize "$WIN" 640 440   # the minimum size the window asks its window manager for
+xdotool key ctrl+f
+xdotool type --delay 60 "$QUERY"
+sleep 2
+xdotool key Down Right
+shot narrow 2.5 "$WIN"
+quit_gui
+
+# A file that is not a photo, as "Open with photofind" from a file manager gives it.
+printf 'a shopping list, not a photo\n' >"$WORK/notes.jpg"
+start_gui gui "$WORK/notes.jpg"
+shot error 3
 quit_gui
 
 # 3. The same window in a dark theme (Fusion with a dark palette, as a dark desktop sets).

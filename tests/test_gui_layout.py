@@ -106,6 +106,7 @@ def test_the_empty_detail_panel_leaves_the_room_to_the_grid(qtbot, library, tmp_
     window.clear_query()  # nothing selected: the panel makes way again
     settle(qtbot, window)
     assert window.splitter.panel_width() == 0
+    assert "best matches" not in window.status.note.text()  # about no query now
     window.close()
 
     again = open_window(qtbot, data_dir, prefs)

@@ -146,6 +146,7 @@ class AppMenu(QMenu):
             self.help_dialog = HelpDialog(window.data_dir, settings, window)
         self.help_dialog.show()
         self.help_dialog.raise_()
+        self.help_dialog.activateWindow()  # so that Esc closes it
         return self.help_dialog
 
     def show_about(self) -> QMessageBox:

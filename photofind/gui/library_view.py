@@ -4,6 +4,7 @@ model. A mixin of `MainWindow` (window.py), which owns the widgets it uses."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from PySide6.QtCore import Qt, Slot
@@ -14,6 +15,8 @@ from photofind.gui.index_worker import IndexStatus
 from photofind.gui.library_dialog import FailuresDialog, LibraryDialog, ask_about_demo_model
 from photofind.gui.settings_dialog import SettingsDialog
 from photofind.gui.status_bar import progress_text
+
+log = logging.getLogger(__name__)
 
 
 class LibraryView:
@@ -102,6 +105,7 @@ class LibraryView:
 
     @Slot(str)
     def _model_unavailable(self, message: str) -> None:
+        log.warning("model unavailable: %s", message)
         self.status.set_progress(IndexStatus("done"))
         if self.pages.currentWidget() is self.welcome or not self.library.get("roots"):
             self.pages.setCurrentWidget(self.welcome)

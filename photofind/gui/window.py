@@ -80,6 +80,7 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         self._closing = False
         self.library_dialog: LibraryDialog | None = None
         self.notice: tuple[str, str] | None = None  # shown instead of the idle page
+        self._results_note = ""  # the status bar's note about the results shown
         self._pending_image: str | None = None  # `photofind gui IMAGE`, until the library is known
         self.context_menu: QMenu | None = None
         self.setWindowTitle("photofind")
@@ -235,6 +236,8 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
             if not self.search.paths:
                 self.search.clear()
                 self.model.clear()
+                if self.status.note.text() == self._results_note:
+                    self.status.set_note("")  # "600 best matches first" is about no query now
                 self._show_idle()
             return
         if text == self.search.text and self.model.rowCount():
@@ -322,12 +325,16 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
             note = (f"Only the first {used} of your {total} words were used: the model reads "
                     "no more" + (f" · {note}" if note else ""))
         self.status.set_note(note)
+        self._results_note = note
         self.results_shown.emit(len(results))
 
     @Slot(str)
     def _search_failed(self, message: str) -> None:
         self.model.clear()
-        self.message.show_message("The search did not work.", message)
+        body = f"{message[:1].upper()}{message[1:]}."
+        if self.search.paths:
+            body += " Drop another photo on the window, or type what you are looking for."
+        self.message.show_message("The search did not work.", body)
         self.results_stack.setCurrentWidget(self.message)
         self.results_shown.emit(0)
 
