@@ -102,6 +102,10 @@ def _search(args: argparse.Namespace, data) -> int:
         check_image_path(path)
     searcher = Searcher(data)
     try:
+        cut = searcher.words_used(query.text) if query.text else None
+        if cut is not None:  # the text tower reads a fixed number of tokens
+            print(f"photofind: only the first {cut[0]} of your {cut[1]} words were used: "
+                  "the model reads no more", file=sys.stderr)
         answer = Engine(searcher).run(query)
     finally:
         searcher.close()

@@ -130,3 +130,23 @@ def test_library_remove_is_refused_while_another_photofind_writes(cli, two_folde
         cli("library", "remove", str(a), expect=1)
     assert "'photofind watch') is updating the index" in cli.err
     assert cli.json("library", "list")["roots"][1]["path"] == str(a)
+
+
+def test_an_empty_search_is_a_usage_error(cli, two_folders):
+    for text in ("", "   "):
+        cli("search", text, expect=2)
+        assert cli.err.startswith("photofind: error: the search text is empty")
+        assert cli.err.count("\n") == 1
+
+
+def test_a_query_longer_than_the_model_reads_says_so(cli, two_folders):
+    words = ("a sunny beach with children building a tall sand castle next to a red bucket "
+             "while their dog runs along the water and two sailing boats pass far out at "
+             "sea under a few white clouds in the late afternoon light").split()
+    found = cli.json("search", " ".join(words))
+    assert len(found["results"]) == 5
+    # the tiny model reads 30 tokens: these words are one token each
+    assert cli.err == (f"photofind: only the first 30 of your {len(words)} words were used: "
+                       "the model reads no more\n")
+    cli.json("search", "a sunny beach")
+    assert cli.err == ""
