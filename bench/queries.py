@@ -112,6 +112,9 @@ def build(n: int, model_spec: ModelSpec, text_export: Path, kind: str
         catalog.close()
         shutil.copytree(text_export, data.models / "onnx", dirs_exist_ok=True)
         (folder / "done").write_text("ok")
+    from photofind.core.search.engine import prepare_background
+
+    prepare_background(data, model_spec)  # as the writer does when it loads the model
     catalog = Catalog.open_for_writing(data.catalog, data.backups)
     try:  # a library saved by an older photofind: the writer's next open verifies the file
         # and records what readers trust it by (vectorindex.identity), as a user's would

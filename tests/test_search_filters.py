@@ -161,3 +161,19 @@ def test_limit_nonsense_is_refused_in_one_line(cli, dated, capsys):
             main(["--data-dir", str(cli.data_dir), "search", "x", "--limit", bad])
         assert info.value.code == 2
         assert "--limit" in capsys.readouterr().err
+
+
+def test_the_writer_caches_the_background_phrases_for_cold_searches(cli, dated, data_dir):
+    """Good-match judgements need the background phrases' vectors: the writer makes them
+    once per model, so a `photofind search` process does not embed ~250 phrases."""
+    import numpy as np
+
+    from photofind.core.search import relevance
+
+    (cache,) = data_dir.rglob(relevance.CACHE_FILE)
+    cached = relevance.Background.load(cache.parent, relevance.phrase_list(None))
+    assert cached is not None and len(cached.phrases) > 200
+    assert np.allclose(np.linalg.norm(cached.vectors, axis=1), 1.0, atol=1e-2)
+    cache.unlink()  # a library indexed before good matches existed: the next index makes it
+    cli.json("index")
+    assert list(data_dir.rglob(relevance.CACHE_FILE))

@@ -157,13 +157,14 @@ class Writer:
             embedder = Embedder(chosen, device=device, cache_dir=self.data_dir.models,
                                 threads=threads, backend=backend, precision=precision)
             textquery.export(embedder, self.data_dir.models)  # for torch-free searches
-            prepare_background(embedder, self.data_dir)  # for good-match judgements
+            prepare_background(self.data_dir, chosen, embedder)  # for good matches
             return embedder
 
         state = read_state(self.catalog)
         if lazy and current == chosen and state is not None \
                 and state.model == chosen.model_id():
             self.embedder = LazyEmbedder(chosen, load)
+            prepare_background(self.data_dir, chosen)  # a library indexed before good matches
             self.vectors = VectorIndex.open_for_writing(
                 self.data_dir.root, self.catalog, chosen.model_id(), state.dim, self.notify)
             return self.embedder

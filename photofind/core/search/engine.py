@@ -317,13 +317,30 @@ def load_background(searcher) -> relevance.Background:
     return relevance.Background.embed(phrases, lambda p: embed_texts(searcher, p))
 
 
-def prepare_background(embedder, data_dir) -> None:
+def prepare_background(data_dir, spec, embedder=None) -> None:
     """The writer's part: embed the background phrases once per model and cache them
-    next to the exported model, so a cold search need not."""
-    phrases = relevance.phrase_list(embedder.spec.local_dir)
-    folder = background_folder(data_dir, embedder.model_id)
+    next to the exported model, so a cold search need not. Uses the exported text tower
+    (no torch) where there is one, else `embedder`; a failure only costs the cache."""
+    import logging
+
+    from photofind.core.textquery import TextEncoder
+
+    phrases = relevance.phrase_list(spec.local_dir)
+    model_id = spec.model_id()
+    folder = background_folder(data_dir, model_id)
     if relevance.Background.load(folder, phrases) is not None:
         return
-    background = relevance.Background.embed(
-        phrases, lambda p: np.stack([embedder.embed_text(x) for x in p]))
-    background.save(folder)
+    try:
+        text = TextEncoder.cached(data_dir.models, model_id)
+        if text is not None:
+            def embed(batch):
+                return np.concatenate([text.session.run(text.tokenizer(batch[i:i + 64]))
+                                       for i in range(0, len(batch), 64)])
+        elif embedder is not None:
+            def embed(batch):
+                return np.stack([embedder.embed_text(x) for x in batch])
+        else:
+            return
+        relevance.Background.embed(phrases, embed).save(folder)
+    except Exception as exc:  # searches then embed the phrases themselves
+        logging.getLogger(__name__).warning("could not cache the background phrases: %s", exc)
