@@ -62,14 +62,14 @@ def read_image_file(path: str | os.PathLike[str]) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotAnImage(not_a_file_reason(st.st_mode))
-        if st.st_size > MAX_FILE_BYTES:
-            raise NotAnImage(too_big_reason(st.st_size))
         with os.fdopen(fd, "rb", closefd=False) as f:
             head = f.read(_HEAD)
             if not head:
                 return b""
             if not looks_like_image(head):
                 raise NotAnImage("not a recognised image file (damaged, or not an image)")
+            if st.st_size > MAX_FILE_BYTES:
+                raise NotAnImage(too_big_reason(st.st_size))
             data = head + f.read(MAX_FILE_BYTES + 1 - len(head))  # it may have grown
         if len(data) > MAX_FILE_BYTES:
             raise NotAnImage(too_big_reason(len(data)))
