@@ -343,19 +343,17 @@ def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
 
 
 def test_unreadable_file_reason(tmp_path, monkeypatch):
-    import builtins
-
     from photofind.core.decode import read_file
     from photofind.core.errors import NotAnImage
 
     target = save(picture(1), tmp_path / "locked.jpg")
-    real_open = builtins.open
+    real_open = os.open
 
-    def deny(path, *args, **kwargs):
+    def deny(path, *args, **kwargs):  # as root, chmod 000 would not stop the read
         if str(path) == str(target):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(NotAnImage, match="permission denied"):
         read_file(target)
