@@ -70,6 +70,9 @@ def open_window(qtbot, data_dir: DataDir, prefs, **kwargs):
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.library_updated, timeout=30_000):
         window.show()
+    # the empty box shows the library as a timeline: wait for it, so that a test's first
+    # search is not answered by the timeline's page
+    qtbot.waitUntil(lambda: not window.search.browsing or bool(window._answer), timeout=30_000)
     return window
 
 
@@ -132,3 +135,23 @@ def settle(qtbot, window, ms: int = 50) -> None:
     for _ in range(3):
         QApplication.processEvents()
         qtbot.wait(ms // 3 + 1)
+
+
+def show_weaker(qtbot, window) -> None:
+    """Click the "Show N weaker matches" divider, when there is one, as a person would."""
+    from PySide6.QtCore import Qt
+
+    row = window.model.divider_row()
+    if row is None:
+        return
+    point = window.view.visualRect(window.model.index(row)).center()
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: window.model.divider_row() is None
+                    or window.model.entry(window.model.divider_row()).expanded)
+
+
+def hidden_weaker(window) -> int:
+    """How many weaker matches the collapsed divider stands for (0: none hidden)."""
+    row = window.model.divider_row()
+    entry = window.model.entry(row) if row is not None else None
+    return 0 if entry is None or entry.expanded else entry.hidden

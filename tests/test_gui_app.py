@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from gui_support import build_library
+from gui_support import build_library, hidden_weaker, show_weaker
 from imagezoo import picture, save
 
 pytest.importorskip("PySide6")
@@ -51,17 +51,19 @@ def test_photofind_gui_image_opens_find_similar(qtbot, tmp_path, tiny_model, mon
     def fake_exec(*_args):
         window = next(w for w in QApplication.topLevelWidgets()
                       if isinstance(w, MainWindow) and w.isVisible())
-        qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=30_000)
+        qtbot.waitUntil(lambda: len(window.model.results()) + hidden_weaker(window) == 5,
+                        timeout=30_000)  # the other 5: the photo itself is the chip
         seen["chip"] = window.bar.chip.paths
-        seen["first"] = window.model.result(0).path
+        show_weaker(qtbot, window)
+        seen["shown"] = sorted(r.path for r in window.model.results())
         seen["title"] = window.windowTitle()
         window.close()
         return 0
 
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert main(["--data-dir", str(data_dir.root), "gui", str(lib / "p2.jpg")]) == 0
-    assert seen == {"chip": [str(lib / "p2.jpg")], "first": str(lib / "p2.jpg"),
-                    "title": "photofind"}
+    others = sorted(str(lib / f"p{i}.jpg") for i in range(6) if i != 2)
+    assert seen == {"chip": [str(lib / "p2.jpg")], "shown": others, "title": "photofind"}
     assert (data_dir.logs / "photofind-gui.log").exists()
     saved = QSettings(str(tmp_path / "config" / "photofind" / "photofind.conf"),
                       QSettings.Format.IniFormat)
@@ -165,7 +167,7 @@ def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):
         "seen = {}\n"
         "def answered(results, *_):\n"
         "    if win_ref and win_ref[0].search.text == 'a photo':\n"
-        "        seen['text'] = len(results)\n"
+        "        seen['text'] = len(results['items'])\n"
         "win_ref = []\n"
         "def check():\n"
         "    win = next((x for x in QApplication.topLevelWidgets()\n"
@@ -173,7 +175,7 @@ def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):
         "    if win is None or win.model.rowCount() == 0:\n"
         "        return\n"
         "    if 'similar' not in seen:\n"
-        "        seen['similar'] = win.model.result(0).path\n"
+        "        seen['similar'] = [r.path for r in win.model.results()]\n"
         "        win_ref.append(win)\n"
         "        win.search.results.connect(answered)\n"
         "        QTest.keyClicks(win.field, 'a photo')\n"
@@ -197,6 +199,7 @@ def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):
     line = next((x for x in run.stdout.splitlines() if x.startswith("SEEN ")), None)
     assert line is not None, (run.returncode, run.stdout[-2000:], run.stderr[-2000:])
     seen = json.loads(line[5:])
-    assert seen["similar"] == str(lib / "p2.jpg")  # the photo itself is the best match
+    # the photo itself is the query (its chip), not a result: the nearest others come first
+    assert seen["similar"] and str(lib / "p2.jpg") not in seen["similar"]
     assert seen["text"] == 6
     assert seen["modules"] == []

@@ -5,7 +5,14 @@ the room to the grid, and file names keep the words that say what a photo shows.
 from __future__ import annotations
 
 import pytest
-from gui_support import build_library, clipped_labels, make_prefs, open_window, settle
+from gui_support import (
+    build_library,
+    clipped_labels,
+    make_prefs,
+    open_window,
+    settle,
+    show_weaker,
+)
 from imagezoo import picture, save
 
 pytest.importorskip("PySide6")
@@ -43,9 +50,9 @@ def no_clipping_at_any_size(qtbot, window) -> dict:
     return {size: problems for size, problems in seen.items() if problems}
 
 
-def test_the_idle_page_shows_its_whole_text_at_any_size(qtbot, window):
-    assert window.results_stack.currentWidget() is window.message
-    assert window.message.title.text() == "What are you looking for?"
+def test_the_timeline_and_its_chips_show_their_whole_text_at_any_size(qtbot, window):
+    assert window.results_stack.currentWidget() is window.view  # the empty box: the timeline
+    assert window.chips.isVisible() and window.chips.sort_button.isVisible()
     assert no_clipping_at_any_size(qtbot, window) == {}
 
 
@@ -149,6 +156,8 @@ def test_file_names_keep_their_first_words(qtbot, window):
         cell = window.view.gridSize()
         width = cell.width() - 2 * 6
         for row in range(window.model.rowCount()):
+            if window.model.result(row) is None:  # the divider's row
+                continue
             index = window.model.index(row)
             name = index.data(Qt.ItemDataRole.DisplayRole)
             lines = name_lines(name, metrics, width - 4)
@@ -163,7 +172,8 @@ def test_file_names_keep_their_first_words(qtbot, window):
     long_name = "small-red-circle-on-yellow-0010.jpg"
     lines = name_lines(long_name, metrics, 140)
     assert lines[0].startswith("small-red-circle"), lines
-    row = next(r for r in range(window.model.rowCount())
-               if window.model.result(r).path.endswith("/" + long_name))
+    show_weaker(qtbot, window)
+    row = next(r for r in range(window.model.rowCount()) if window.model.result(r)
+               and window.model.result(r).path.endswith("/" + long_name))
     window.view.setCurrentIndex(window.model.index(row))
     assert window.preview.name.text() == long_name  # the whole name in the detail panel

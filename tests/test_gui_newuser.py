@@ -6,7 +6,7 @@ long queries, help and the application menu, the match score and the selection c
 from __future__ import annotations
 
 import pytest
-from gui_support import build_library, make_prefs, open_window
+from gui_support import build_library, make_prefs, open_window, show_weaker
 from imagezoo import picture, save
 
 pytest.importorskip("PySide6")
@@ -296,11 +296,14 @@ def test_the_detail_panel_shows_the_score_and_the_status_bar_the_selection(
     assert window.preview.match.isVisible()
     assert window.preview.match.text() == f"{best.score:.3f}"
     assert window.status.selection.isHidden()  # one photo: nothing to count
+    show_weaker(qtbot, window)
+    rows = [window.model.row_of(r.path) for r in window.model.results()]  # not the divider
+    window.view.setCurrentIndex(window.model.index(rows[0]))
     selection = window.view.selectionModel()
-    for row in (1, 2):
+    for row in rows[1:3]:
         selection.select(window.model.index(row), QItemSelectionModel.SelectionFlag.Select)
     assert window.status.selection.isVisible()
     assert window.status.selection.text() == "· 3 selected"
-    window.view.setCurrentIndex(window.model.index(3))  # a plain click: one again
+    window.view.setCurrentIndex(window.model.index(rows[3]))  # a plain click: one again
     assert window.status.selection.isHidden()
-    assert window.preview.match.text() == f"{window.model.result(3).score:.3f}"
+    assert window.preview.match.text() == f"{window.model.result(rows[3]).score:.3f}"

@@ -8,7 +8,7 @@ import os
 import shutil
 
 import pytest
-from gui_support import build_library, make_prefs, open_window
+from gui_support import build_library, hidden_weaker, make_prefs, open_window, show_weaker
 from imagezoo import picture, save
 
 pytest.importorskip("PySide6")
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from photofind.gui import launch  # noqa: E402
 from photofind.gui.index_worker import IndexStatus  # noqa: E402
+from photofind.gui.results_sections import Header  # noqa: E402
 
 COUNT = 24
 
@@ -41,6 +42,8 @@ def window(qtbot, library, tmp_path, tiny_model):
 
 
 def type_and_wait(qtbot, window, text: str) -> None:
+    if not window.field.text():  # the empty box's timeline first: its answer is not this
+        qtbot.waitUntil(lambda: bool(window.model.results()), timeout=20_000)
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         qtbot.keyClicks(window.field, text)
 
@@ -54,21 +57,27 @@ def drop(window, paths: list[str]) -> None:
     window.dropEvent(event)
 
 
-def test_starts_focused_on_search_with_a_helpful_empty_state(window):
+def test_starts_focused_on_search_showing_the_library_as_a_timeline(qtbot, window):
     assert window.pages.currentWidget() is window.main_page
     assert window.field.hasFocus()
     assert "drop a photo" in window.field.placeholderText()
-    assert window.results_stack.currentWidget() is window.message
-    assert f"{COUNT} photos" in window.message.body.text()
+    qtbot.waitUntil(lambda: len(window.model.results()) == COUNT, timeout=20_000)
+    assert window.results_stack.currentWidget() is window.view
+    assert isinstance(window.model.entry(0), Header)  # a month header first
+    dates = [r.taken for r in window.model.results()]
+    assert dates == sorted(dates, reverse=True)  # newest first
     assert window.status.count.text() == f"{COUNT} photos"
+    assert f"All {COUNT} photos, newest first" in window.status.note.text()
 
 
 def test_typing_searches_once_debounced_and_shows_every_photo(qtbot, window):
     calls = []
-    window.search._text.connect(lambda seq, text, limit: calls.append(text))
+    window.search._query.connect(lambda seq, query: calls.append(query.text))
     type_and_wait(qtbot, window, "a red sled")
-    assert window.model.rowCount() == COUNT
-    assert calls == ["a red sled"]  # one search for the whole burst of keystrokes
+    # every photo: the good matches, then the weaker ones behind the divider
+    assert len(window.model.results()) + hidden_weaker(window) == COUNT
+    # one search for the whole burst of keystrokes (besides the timeline, the empty box)
+    assert [c for c in calls if c] == ["a red sled"]
     assert window.results_stack.currentWidget() is window.view
     scores = [r.score for r in window.model.results()]
     assert scores == sorted(scores, reverse=True)
@@ -88,11 +97,12 @@ def test_enter_searches_at_once_and_escape_clears(qtbot, window):
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         qtbot.keyClick(window.field, Qt.Key.Key_Return)
     assert not window.debounce.isActive()
-    assert window.model.rowCount() == COUNT
-    qtbot.keyClick(window.field, Qt.Key.Key_Escape)
-    assert window.field.text() == ""
-    assert window.model.rowCount() == 0
-    assert window.results_stack.currentWidget() is window.message
+    assert len(window.model.results()) + hidden_weaker(window) == COUNT
+    with qtbot.waitSignal(window.results_shown, timeout=20_000):
+        qtbot.keyClick(window.field, Qt.Key.Key_Escape)
+    assert window.field.text() == ""  # cleared: the timeline again, every photo
+    assert len(window.model.results()) == COUNT and window.model.divider_row() is None
+    assert isinstance(window.model.entry(0), Header)
 
 
 def test_dropping_a_photo_finds_similar_ones(qtbot, window, library):
@@ -100,11 +110,14 @@ def test_dropping_a_photo_finds_similar_ones(qtbot, window, library):
     target = str(base / "photos" / "trips" / "photo-07.jpg")
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         drop(window, [target])
-    assert window.model.result(0).path == target
-    assert window.model.result(0).score == pytest.approx(1.0, abs=1e-2)
+    show_weaker(qtbot, window)
+    shown = [r.path for r in window.model.results()]
+    assert target not in shown and len(shown) == COUNT - 1  # the chip stands for it
+    assert window.model.result(0).score < 1.0 - 1e-3
     assert window.bar.chip.isVisible() and "photo-07.jpg" in window.bar.chip.label.text()
-    window.bar.chip.close_button.click()  # clear: back to text search
-    assert not window.bar.chip.isVisible() and window.model.rowCount() == 0
+    with qtbot.waitSignal(window.results_shown, timeout=20_000):
+        window.bar.chip.close_button.click()  # clear: back to the timeline
+    assert not window.bar.chip.isVisible() and len(window.model.results()) == COUNT
 
 
 def test_a_photo_from_outside_the_library_works_too(qtbot, window, library, tmp_path):
@@ -126,7 +139,9 @@ def test_pasting_a_path_finds_similar(qtbot, window, library):
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         qtbot.keyClick(window.field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert window.field.text() == ""
-    assert window.model.result(0).path == target
+    assert window.bar.chip.paths == [target]
+    show_weaker(qtbot, window)
+    assert target not in [r.path for r in window.model.results()]  # shown as the chip
     QGuiApplication.clipboard().setText("plain words")  # anything else pastes as text
     qtbot.keyClick(window.field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert window.field.text() == "plain words"
@@ -137,8 +152,9 @@ def test_context_menu_reaches_the_right_targets(qtbot, window, monkeypatch):
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     monkeypatch.setattr(launch, "show_in_folder", lambda path, note: shown.append(path))
     type_and_wait(qtbot, window, "anything")
-    third = window.model.result(2).path
-    pos = window.view.visualRect(window.model.index(2)).center()
+    show_weaker(qtbot, window)
+    third = window.model.results()[2].path
+    pos = window.view.visualRect(window.model.index(window.model.row_of(third))).center()
     window._context_menu(pos)
     menu = window.context_menu
     actions = {a.text(): a for a in menu.actions() if a.text()}
@@ -152,7 +168,8 @@ def test_context_menu_reaches_the_right_targets(qtbot, window, monkeypatch):
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         actions["Find similar"].trigger()
     assert window.bar.chip.paths == [third]
-    assert window.model.result(0).path == third
+    show_weaker(qtbot, window)
+    assert third not in [r.path for r in window.model.results()]
     menu.close()
 
 
@@ -172,11 +189,14 @@ def test_keyboard(qtbot, window, monkeypatch):
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     type_and_wait(qtbot, window, "sunset")
+    show_weaker(qtbot, window)
+    window.field.setFocus()
+    photos = [r.path for r in window.model.results()]
     qtbot.keyClick(window.field, Qt.Key.Key_Down)  # into the results
     assert window.view.hasFocus() and window.view.currentIndex().row() == 0
-    qtbot.keyClick(window.view, Qt.Key.Key_Right)
-    assert window.view.currentIndex().row() == 1
-    second = window.model.result(1).path
+    qtbot.keyClick(window.view, Qt.Key.Key_Right)  # over the divider, if it comes next
+    second = photos[1]
+    assert window.current_result().path == second
     assert window.preview.result.path == second
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
     assert [u.toLocalFile() for u in opened] == [second]
@@ -185,7 +205,7 @@ def test_keyboard(qtbot, window, monkeypatch):
     qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert window.pages.currentWidget() is window.large
     qtbot.keyClick(window.large, Qt.Key.Key_Right)  # next photo in the large preview
-    assert window.view.currentIndex().row() == 2
+    assert window.current_result().path == photos[2]
     qtbot.keyClick(window.large, Qt.Key.Key_Space)
     assert window.pages.currentWidget() is window.main_page
     qtbot.keyClick(window.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
@@ -332,20 +352,22 @@ def test_dropping_two_photos_finds_photos_like_both(qtbot, window, library):
     a = str(base / "photos" / "home" / "photo-02.jpg")
     b = str(base / "photos" / "trips" / "photo-05.jpg")
     sent = []
-    window.search._images.connect(lambda seq, paths, limit: sent.append(paths))
+    window.search._query.connect(lambda seq, query: sent.append(list(query.examples)))
     with qtbot.waitSignal(window.results_shown, timeout=20_000):
         drop(window, [a, b])
     assert sent == [[a, b]]  # one query with both (the core averages their vectors)
     assert window.bar.chip.paths == [a, b]
     assert "and 1 more" in window.bar.chip.label.text()
-    assert window.model.rowCount() == COUNT
+    show_weaker(qtbot, window)
+    assert len(window.model.results()) == COUNT - 2  # both are the query, not its answer
 
 
 def test_a_photo_that_cannot_be_shown_gets_a_plain_placeholder(qtbot, window, tmp_path):
     broken = tmp_path / "gone.jpg"
     broken.write_bytes(b"not a photo")
     loader = window.loader
-    with qtbot.waitSignal(loader.ready, timeout=10_000):
+    with qtbot.waitSignal(loader.ready, timeout=10_000,  # not the timeline's thumbnails
+                          check_params_cb=lambda path: path == str(broken)):
         assert loader.pixmap(str(broken), 256) is None  # queued, not decoded here
     assert loader.failure(str(broken), 256)
     assert loader.pixmap(str(broken), 256) is None  # and not asked for again

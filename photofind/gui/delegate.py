@@ -1,17 +1,20 @@
 """Paints one result cell: the thumbnail, fitted and sharp at the screen's pixel ratio,
 and the file name underneath (two lines at most); selection and hover in the palette's
-highlight colour."""
+highlight colour. A photo on a drive that is offline is drawn faded, marked "offline".
+Date headers and the "Show N weaker matches" divider take a whole row of cells; each cell
+of that row paints its slice of it (results_sections.py)."""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photofind.core.thumbnails import bucket_for
-from photofind.gui.results_model import PATH_ROLE
+from photofind.gui.results_model import ENTRY_ROLE, PATH_ROLE
+from photofind.gui.results_sections import Divider, Filler, Header
 from photofind.gui.thumbnail_loader import ThumbnailLoader
 
 PAD = 6  # between the cell's edge and the thumbnail
@@ -46,6 +49,14 @@ class ResultDelegate(QStyledItemDelegate):
         return self.cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        entry = index.data(ENTRY_ROLE)
+        if isinstance(entry, (Header, Divider, Filler)):
+            full = entry.of if isinstance(entry, Filler) else entry
+            if full is not None:
+                column = entry.column if isinstance(entry, Filler) else 0
+                paint_full_row(painter, option, full, column)
+            return
+        offline = entry is not None and not getattr(entry, "online", True)
         palette = option.palette
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
@@ -68,6 +79,8 @@ class ResultDelegate(QStyledItemDelegate):
         bucket = bucket_for(device.width())
         path = index.data(PATH_ROLE)
         pixmap = self.loader.fitted(path, bucket, device)
+        if offline:
+            painter.setOpacity(0.35)
         if pixmap is not None:
             w, h = pixmap.width() / ratio, pixmap.height() / ratio
             target = QRectF(box.x() + (box.width() - w) / 2, box.y() + (box.height() - h) / 2,
@@ -83,6 +96,15 @@ class ResultDelegate(QStyledItemDelegate):
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                                  "cannot show\nthis photo")
 
+        if offline:
+            painter.setOpacity(1.0)
+            tag = QRect(box.x() + 6, box.y() + 6, option.fontMetrics.horizontalAdvance(
+                "offline") + 10, option.fontMetrics.height() + 2)
+            painter.setBrush(QColor(0, 0, 0, 150))
+            painter.drawRoundedRect(QRectF(tag), 3, 3)
+            painter.setPen(QColor("white"))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, "offline")
+            painter.setOpacity(0.6)
         if self.show_names:
             role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
             painter.setPen(palette.color(role))
@@ -95,6 +117,55 @@ class ResultDelegate(QStyledItemDelegate):
                 painter.drawText(text_rect,
                                  Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, line)
         painter.restore()
+
+
+def paint_full_row(painter: QPainter, option: QStyleOptionViewItem, entry: Header | Divider,
+                   column: int) -> None:
+    """Column `column`'s slice of a header or the divider spanning the row."""
+    view = option.widget
+    grid = view.gridSize().width() if view is not None else option.rect.width()
+    columns = max(1, view.model().columns) if view is not None else 1
+    width = view.viewport().width() if view is not None else grid * columns
+    rect = option.rect
+    column = min(columns - 1, max(0, rect.center().x() // max(1, grid)))  # where it is
+    left = column * grid  # this cell's part of the row, edge to edge
+    right = width if column == columns - 1 else left + grid
+    whole = QRect(0, rect.y(), width, rect.height())
+    rect = QRect(left, rect.y(), right - left, rect.height())
+    palette = option.palette
+    active = QPalette.ColorGroup.Active  # headers are not selectable: not "disabled" grey
+    painter.save()
+    painter.setClipRect(rect)
+    font = QFont(option.font)
+    metrics = QFontMetrics(font)
+    band = QRect(whole.x() + 12, whole.bottom() - metrics.height() * 2 - 6,
+                 whole.width() - 24, metrics.height() * 2)
+    if isinstance(entry, Header):
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        painter.setFont(font)
+        painter.setPen(palette.color(active, QPalette.ColorRole.Text))
+        painter.drawText(band, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                         entry.text)
+    else:
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        band = QRect(whole.x() + 12, whole.center().y() - metrics.height(),
+                     whole.width() - 24, metrics.height() * 2)
+        y = band.center().y()
+        text = (f"Hide the {entry.hidden} weaker matches ▴" if entry.expanded
+                else f"Show {entry.hidden} weaker match{'es' if entry.hidden != 1 else ''} ▾")
+        font.setBold(hovered)
+        painter.setFont(font)
+        width = QFontMetrics(font).horizontalAdvance(text) + 24
+        painter.setPen(palette.color(active, QPalette.ColorRole.Mid))
+        left = whole.center().x() - width // 2
+        painter.drawLine(whole.x() + 12, y, left, y)
+        painter.drawLine(left + width, y, whole.right() - 12, y)
+        painter.setPen(palette.color(active, QPalette.ColorRole.Link if hovered
+                                     else QPalette.ColorRole.Text))
+        painter.drawText(QRect(left, band.y(), width, band.height()),
+                         Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
 
 
 def name_lines(name: str, metrics: QFontMetrics, width: int) -> list[str]:

@@ -225,6 +225,12 @@ class PreviewPane(QWidget):
         buttons = QHBoxLayout()
         for button in (self.open_button, self.folder_button, self.similar_button):
             buttons.addWidget(button)
+        self.offline = QLabel("This photo is on a drive that is offline. Connect the drive "
+                              "to open it or show it in its folder.")
+        self.offline.setWordWrap(True)
+        self.offline.setStyleSheet("QLabel { background: palette(alternate-base); "
+                                   "border-radius: 4px; padding: 6px; }")
+        self.offline.hide()
         self.empty = QLabel("Select a photo to see it here.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -236,6 +242,7 @@ class PreviewPane(QWidget):
         body.addWidget(self.image)
         body.addSpacing(8)
         body.addWidget(self.name)
+        body.addWidget(self.offline)
         body.addLayout(details)
         body.addSpacing(6)
         body.addLayout(buttons)
@@ -258,7 +265,9 @@ class PreviewPane(QWidget):
             self.image.show_path(None)
             return
         self.name.setText(os.path.basename(result.path))
-        self.match.setText(f"{result.score:.3f}")
+        self.match.setText("—" if result.score is None else f"{result.score:.3f}")
+        online = getattr(result, "online", True)
+        self.offline.setVisible(not online)
         self.folder.setText(os.path.dirname(result.path))
         self.taken.setText(human_date(result.taken))
         self.dimensions.setText(f"{result.width} × {result.height} pixels"

@@ -4,6 +4,8 @@ A mixin of `MainWindow` (window.py), which owns the widgets it uses."""
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu
@@ -56,6 +58,8 @@ class ResultsActions:
 
     def _step(self, delta: int) -> None:
         row = self.view.currentIndex().row() + delta
+        while 0 <= row < self.model.rowCount() and self.model.result(row) is None:
+            row += delta  # past a date header or the divider
         if 0 <= row < self.model.rowCount():
             self.view.setCurrentIndex(self.model.index(row))
 
@@ -78,10 +82,28 @@ class ResultsActions:
 
     # --- handing photos on ----------------------------------------------------------------------
 
+    def offline_note(self, paths: list[str]) -> str | None:
+        """What to say instead of opening a photo whose drive is unplugged."""
+        for path in paths:
+            row = self.model.row_of(path)
+            result = self.model.result(row) if row is not None else None
+            if result is not None and not getattr(result, "online", True):
+                return (f"{os.path.basename(path)} is on a drive that is offline: connect "
+                        f"the drive holding {os.path.dirname(path)} to open it.")
+        return None
+
     def open_paths(self, paths: list[str]) -> None:
+        offline = self.offline_note(paths[:10])
+        if offline:
+            self.status.set_note(offline)
+            return
         self.status.set_note(launch.open_photos(paths) or "")
 
     def show_in_folder(self, path: str) -> None:
+        offline = self.offline_note([path])
+        if offline:
+            self.status.set_note(offline)
+            return
         self.status.set_note("")
         gone = launch.reveal(path, self.status.set_note)  # no file manager: said there
         if gone:

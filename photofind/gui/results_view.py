@@ -42,6 +42,21 @@ class ResultsView(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setFrameShape(QListView.Shape.NoFrame)
         self.verticalScrollBar().setSingleStep(24)
+        self.banner = QLabel(self)  # "No good matches for …", above the cells
+        self.banner.setWordWrap(True)
+        self.banner.setContentsMargins(12, 8, 12, 8)
+        font = self.banner.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.banner.setFont(font)
+        self.banner.hide()
+
+    def set_banner(self, text: str) -> None:
+        """A line above the results (empty: none)."""
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+        height = self.banner.heightForWidth(max(100, self.width())) if text else 0
+        self.setViewportMargins(0, max(0, height), 0, 0)
+        self.banner.setGeometry(0, 0, self.width(), max(0, height))
 
     def set_cell(self, size: QSize) -> None:
         """Cells of at least `size`, widened so that the columns fill the width evenly."""
@@ -53,14 +68,27 @@ class ResultsView(QListView):
         cell = getattr(self, "_cell", None)
         if cell is None:
             return
-        width = max(1, self.viewport().width() - 2)
+        # the width with the scroll bar shown, whether or not it is: the columns (and the
+        # rows headers and the divider fill) do not change when a scroll bar comes or goes
+        bar = self.verticalScrollBar()
+        width = self.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
+        width = max(1, width - 2)
         columns = max(1, width // max(1, cell.width()))
         grid = QSize(max(cell.width(), width // columns), cell.height())
         if grid != self.gridSize():
             self.setGridSize(grid)
+        model = self.model()
+        if hasattr(model, "set_columns"):  # headers and the divider fill whole rows
+            model.set_columns(columns)
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        self._justify()  # the viewport changed (a scroll bar came or went)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self.banner.isVisible():
+            self.set_banner(self.banner.text())
         self._justify()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -86,6 +114,26 @@ class ResultsView(QListView):
             self.up_from_top.emit()
         else:
             super().keyPressEvent(event)
+
+    def moveCursor(self, action, modifiers):
+        """Arrow keys step over date headers, the divider and the empty cells around them."""
+        index = super().moveCursor(action, modifiers)
+        model = self.model()
+        if not index.isValid() or not hasattr(model, "result") or model.result(index.row()):
+            return index
+        A = QAbstractItemView.CursorAction
+        back = action in (A.MoveLeft, A.MoveUp, A.MovePageUp, A.MovePrevious, A.MoveHome)
+        step = -1 if back else 1
+        row = index.row()
+        if action in (A.MoveUp, A.MoveDown):  # the same column, a row further
+            row = self.currentIndex().row() + step * self._columns()
+            while 0 <= row < model.rowCount() and model.result(row) is None:
+                row += step * self._columns()
+            if not 0 <= row < model.rowCount():
+                row = index.row()
+        while 0 <= row < model.rowCount() and model.result(row) is None:
+            row += step
+        return model.index(row) if 0 <= row < model.rowCount() else self.currentIndex()
 
     def _columns(self) -> int:
         grid = self.gridSize().width() or 1

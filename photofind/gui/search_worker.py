@@ -5,6 +5,10 @@ newest one (`latest`, set by the GUI thread as it sends) is skipped unanswered, 
 burst of keystrokes costs one search, and the window drops any stale answer that still
 arrives. The worker also answers "what is in the library" (photo count, roots, model)
 so the GUI thread never queries SQLite itself.
+
+Every search is a `core.search.query.Query` answered by one `Engine` per `Searcher`
+(reopened with it); the answer comes back as `Item`s (results_sections.py) with the
+counts the window shows (good matches, no good match at all).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from photofind.core.datadir import DataDir
 from photofind.core.errors import ModelUnavailable, PhotofindError
 from photofind.core.library import Searcher, active_spec, status
+from photofind.core.search.engine import Engine
+from photofind.core.search.query import Query
 from photofind.gui.prefs import core_device
+from photofind.gui.results_sections import item_of
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,8 @@ class SearchWorker(QObject):
         self.device = device
         self.latest = 0  # written by the GUI thread; a plain int is read atomically
         self.searcher: Searcher | None = None
+        self.engine: Engine | None = None
+        self._folders: tuple[int, list[str]] | None = None  # (photos, folders) cached
         self.problem: tuple[str, str] | None = None
 
     # --- opening ---------------------------------------------------------------------
@@ -48,6 +57,7 @@ class SearchWorker(QObject):
         self.problem = None
         try:
             self.searcher = Searcher(self.data_dir, device=core_device(self.device))
+            self.engine = Engine(self.searcher)
         except ModelUnavailable as exc:
             self.problem = ("model", str(exc))
         except PhotofindError as exc:
@@ -97,22 +107,41 @@ class SearchWorker(QObject):
 
     def _emit_library(self, info: dict) -> None:
         info["problem"] = list(self.problem) if self.problem else None
+        info["folders"] = self._library_folders(info.get("photos", 0))
         self.library.emit(info)
+
+    def _library_folders(self, photos: int) -> list[str]:
+        """The folders that hold photos (for the folder chip's menu), cached per count."""
+        if self.searcher is None:
+            return []
+        if self._folders is None or self._folders[0] != photos:
+            try:
+                from photofind.core.search.filters import distinct_folders
+
+                self._folders = (photos, sorted(distinct_folders(self.searcher.catalog)))
+            except Exception as exc:  # an older catalog: no folder chip, searching works
+                log.info("could not list the library's folders: %s", exc)
+                self._folders = (photos, [])
+        return self._folders[1]
 
     # --- searching ---------------------------------------------------------------------
 
-    @Slot(int, str, int)
-    def search_text(self, seq: int, text: str, limit: int) -> None:
-        def query(searcher: Searcher):
-            cut = searcher.words_used(text)
-            if cut is not None:
-                self.cut.emit(seq, *cut)
-            return searcher.search_text(text, limit)
-        self._run(seq, query)
-
-    @Slot(int, list, int)
-    def search_images(self, seq: int, paths: list, limit: int) -> None:
-        self._run(seq, lambda s: s.search_images(paths, limit))
+    @Slot(int, object)
+    def run_query(self, seq: int, query: Query) -> None:
+        """Any query (words, example photos, filters, a timeline page) → an answer dict:
+        items, good (how many good matches), no_good, browses, offset, limit, query."""
+        def answer(searcher: Searcher):
+            if query.text:
+                cut = searcher.words_used(query.text)
+                if cut is not None:
+                    self.cut.emit(seq, *cut)
+            if self.engine is None or self.engine.searcher is not searcher:
+                self.engine = Engine(searcher)
+            found = self.engine.run(query)
+            return {"items": [item_of(h) for h in found.hits], "good": found.good_count,
+                    "no_good": found.no_good_match, "browses": query.browses,
+                    "offset": query.offset, "limit": query.limit, "query": query}
+        self._run(seq, answer)
 
     def _run(self, seq: int, query) -> None:
         if seq < self.latest:
@@ -141,3 +170,4 @@ class SearchWorker(QObject):
         if self.searcher is not None:
             self.searcher.close()
             self.searcher = None
+            self.engine = None

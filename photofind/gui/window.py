@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from photofind.core.datadir import DataDir
-from photofind.core.library import Result
 from photofind.core.thumbnails import ThumbnailCache
-from photofind.gui import icons
+from photofind.gui import icons, none_guard
 from photofind.gui.delegate import ResultDelegate
 from photofind.gui.drop import DropAndPaste, DropHint
+from photofind.gui.filter_chips import FilterChips
 from photofind.gui.help import AppMenu
 from photofind.gui.index_controller import IndexController
 from photofind.gui.library_dialog import LibraryDialog
@@ -50,6 +50,7 @@ from photofind.gui.results_model import PATH_ROLE, ResultsModel
 from photofind.gui.results_view import MessagePage, ResultsView
 from photofind.gui.search_bar import SearchBar
 from photofind.gui.search_controller import SearchController
+from photofind.gui.search_flow import SearchFlow
 from photofind.gui.splitter import PreviewSplitter
 from photofind.gui.status_bar import StatusBar
 from photofind.gui.tasks import run_in_background
@@ -62,7 +63,7 @@ THUMBNAIL_CACHE_BYTES = 2 << 30
 MINIMUM_SIZE = QSize(640, 440)  # the search field, a grid column and the panel still fit
 
 
-class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
+class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWindow):
     # for tests and benchmarks
     results_shown = Signal(int)  # how many
     library_updated = Signal(dict)
@@ -83,6 +84,11 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         self._results_note = ""  # the status bar's note about the results shown
         self._pending_image: str | None = None  # `photofind gui IMAGE`, until the library is known
         self.context_menu: QMenu | None = None
+        self.weaker_expanded = False  # the "Show N weaker matches" divider, clicked open
+        self._answer: dict = {}  # the last answer shown (search_flow.py)
+        self._seconds = 0.0
+        self._more = self._loading_more = False  # the timeline has (is getting) more pages
+        none_guard.start(self)  # PySide6 6.12 on Python 3.11 (none_guard.py)
         self.setWindowTitle("photofind")
         self.setMinimumSize(MINIMUM_SIZE)
         self.setAcceptDrops(True)
@@ -120,6 +126,8 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         main.setContentsMargins(0, 0, 0, 0)
         main.setSpacing(0)
         main.addWidget(self.bar)
+        self.chips = FilterChips()
+        main.addWidget(self.chips)
         main.addWidget(line)
         main.addWidget(self.splitter, 1)
         self.welcome = WelcomePage()
@@ -138,11 +146,15 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(DEBOUNCE_MS)
-        self.debounce.timeout.connect(self.search_now)
+        self.debounce.timeout.connect(lambda: self.search_now())
 
         self.field.textEdited.connect(self._text_edited)
         self.field.textChanged.connect(self._text_changed)
-        self.field.returnPressed.connect(self.search_now)
+        self.field.returnPressed.connect(lambda: self.search_now())
+        self.chips.text_changed.connect(self._chips_edited)
+        self.chips.sort_changed.connect(self._sort_changed)
+        self.view.clicked.connect(self._divider_clicked)
+        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.field.escape.connect(self.clear_query)
         self.field.down.connect(self._focus_results)
         self.field.photo_paste_handler = self.paste_photo
@@ -219,52 +231,6 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         self.field.setFocus()
         self.field.selectAll()
 
-    def _text_edited(self, text: str) -> None:
-        if self.search.paths and text:  # typing replaces a find-similar
-            self.search.paths = []
-            self.bar.chip.set_paths([])
-
-    def _text_changed(self, _text: str) -> None:
-        self.debounce.start()
-
-    def search_now(self) -> None:
-        self.debounce.stop()
-        text = self.field.text().strip()
-        if text:
-            self.notice = None
-        if not text:
-            if not self.search.paths:
-                self.search.clear()
-                self.model.clear()
-                if self.status.note.text() == self._results_note:
-                    self.status.set_note("")  # "600 best matches first" is about no query now
-                self._show_idle()
-            return
-        if text == self.search.text and self.model.rowCount():
-            return
-        self.search.search_text(text)
-
-    def find_similar(self, paths: list[str]) -> None:
-        """Show photos like `paths` (files inside or outside the library)."""
-        paths = [os.path.abspath(p) for p in paths if p]
-        if not paths:
-            return
-        missing = [p for p in paths if not os.path.isfile(p)]
-        if missing:
-            self.show_notice("photofind cannot open that photo.",
-                             f"{missing[0]} does not exist (moved, deleted, or mistyped). Drop "
-                             "a photo on the window, or type what you are looking for.")
-            return
-        self.notice = None
-        self.field.blockSignals(True)
-        self.field.clear()
-        self.field.blockSignals(False)
-        self.debounce.stop()
-        self.bar.chip.set_paths(paths)
-        if self.pages.currentWidget() is self.large:
-            self.pages.setCurrentWidget(self.main_page)
-        self.search.search_images(paths)
-
     def start_with(self, image: str) -> None:
         """`photofind gui IMAGE`: photos like IMAGE, once the library is known; what is
         wrong (no such file, no library yet) is said in the window."""
@@ -296,63 +262,12 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         self._show_in_panel(None)
         self.results_shown.emit(0)
 
-    def clear_query(self) -> None:
-        self.notice = None
-        self.search.paths = []
-        self.bar.chip.set_paths([])
-        self.field.clear()
-        self.search_now()
-        self.field.setFocus()
-
-    @Slot(object, float, bool)
-    def _results(self, results: list[Result], seconds: float, rerun: bool) -> None:
-        selected = self.selected_paths() if rerun else []
-        scrolled = self.view.verticalScrollBar().value()
-        self.model.set_results(results)
-        if not results:
-            what = f"“{self.search.text}”" if self.search.text else "this photo"
-            self.message.show_message(f"No photos match {what}.",
-                                      "Try other words, or add more folders to the library.")
-            self.results_stack.setCurrentWidget(self.message)
-        else:
-            self.results_stack.setCurrentWidget(self.view)
-            self._reselect(selected)
-            if rerun:
-                self.view.verticalScrollBar().setValue(scrolled)
-        note = f"{len(results):,} best matches first · {seconds * 1000:.0f} ms" if results else ""
-        if self.search.cut and self.search.text:
-            used, total = self.search.cut
-            note = (f"Only the first {used} of your {total} words were used: the model reads "
-                    "no more" + (f" · {note}" if note else ""))
-        self.status.set_note(note)
-        self._results_note = note
-        self.results_shown.emit(len(results))
-
-    @Slot(str)
-    def _search_failed(self, message: str) -> None:
-        self.model.clear()
-        body = f"{message[:1].upper()}{message[1:]}."
-        if self.search.paths:
-            body += " Drop another photo on the window, or type what you are looking for."
-        self.message.show_message("The search did not work.", body)
-        self.results_stack.setCurrentWidget(self.message)
-        self.results_shown.emit(0)
-
-    def _reselect(self, paths: list[str]) -> None:
-        rows = [r for r in (self.model.row_of(p) for p in paths) if r is not None]
-        if rows:
-            selection = self.view.selectionModel()
-            selection.setCurrentIndex(self.model.index(rows[0]),
-                                      selection.SelectionFlag.ClearAndSelect)
-        else:
-            self.view.scrollToTop()
-            self._show_in_panel(None)
-
     # --- what to show ---------------------------------------------------------------------
 
     @Slot(dict)
     def _library_info(self, info: dict) -> None:
         self.library = info
+        self.chips.set_folders(info.get("folders") or [])
         self.status.set_library(info.get("photos", 0), len(info.get("offline_roots", [])),
                                 info.get("failed", 0))
         self.status.count.setVisible(bool(info.get("roots")))
@@ -362,8 +277,12 @@ class MainWindow(ResultsActions, DropAndPaste, LibraryView, QMainWindow):
         elif self.pages.currentWidget() in (self.opening, self.welcome):
             self.pages.setCurrentWidget(self.main_page)
             self.field.setFocus()
-        if self.pages.currentWidget() is not self.welcome and not self.search.active:
-            self._show_idle()
+        if self.pages.currentWidget() is not self.welcome and not self.search.active \
+                and not self.search.browsing and not self._pending_image:
+            if self._timeline_ready():  # the empty box shows the library, newest first
+                self.search_now(force=True)
+            else:
+                self._show_idle()
         if self._pending_image:
             self._take_pending_image()
         if info.get("roots") and not self.caught_up and self.index_on_start:
