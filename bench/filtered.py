@@ -164,7 +164,7 @@ def main() -> None:
         "bench/queries.py's *lowrank* libraries with dates spread over 15 years; model "
         "ViT-B-32-256 (random weights), text queries embedded by the exported ONNX text "
         f"tower; one warm `Engine`, {args.queries} different queries per filter. A filter "
-        "keeping ≤ 150,000 photos is answered by an exact scan of their vectors (read once "
+        "keeping ≤ 20,000 photos is answered by an exact scan of their vectors (read once "
         "per filter and remembered while the library is unchanged: 'first query' is the "
         "cost of the first); a wider one by the HNSW graph, oversampled and post-filtered. "
         "Recall@10 against an exact filtered float32 search. "

@@ -3,7 +3,7 @@ the order asked for. The CLI, the GUI's search worker and the tests all come her
 
 Filtered vector search: usearch's HNSW graph cannot skip photos a filter rules out, so a
 filter that keeps at most `EXACT_FILTERED` photos is answered by an exact scan of just
-their vectors (read from the index with `get`); a wider filter searches the graph for
+their vectors (read from the catalog in one query); a wider filter searches the graph for
 more neighbours than asked (in proportion to what the filter keeps) and keeps those
 that pass. Either way a filter that keeps 0.1% of the library finds all 10 of its best
 photos, not the 3 that happened to be among the graph's nearest.
@@ -25,7 +25,7 @@ from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.search import filters, relevance
 from photofind.core.search.query import Query, QueryError
 
-EXACT_FILTERED = 150_000  # filters keeping at most this many photos: exact scan
+EXACT_FILTERED = 20_000  # filters keeping at most this many photos: exact scan
 MAX_LIMIT = 100_000  # results one query returns at most
 
 
@@ -218,6 +218,8 @@ class Engine:
         if count == 0:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
         if ids is not None:
+            if len(ids) == 0:
+                return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
             scores = stored @ np.asarray(vector, dtype=np.float32)
             top = min(want, len(ids))
             order = np.argpartition(-scores, top - 1)[:top]
@@ -244,10 +246,16 @@ class Engine:
             return self._filter_cache[key]
         count = self.catalog.conn.execute(f"SELECT COUNT(*) {base}", params).fetchone()[0]
         ids = stored = None
-        if 0 < count <= EXACT_FILTERED:
-            ids = np.fromiter((r[0] for r in self.catalog.conn.execute(
-                f"SELECT id {base}", params)), dtype=np.uint64, count=count)
-            stored = self.vectors_of(ids)
+        if 0 < count <= EXACT_FILTERED:  # their vectors, from the catalog in one pass
+            rows = self.catalog.conn.execute(
+                f"SELECT id, vector {base} AND vector IS NOT NULL", params).fetchall()
+            ids = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+            dim = self.vectors.dim
+            stored = np.frombuffer(b"".join(r[1] for r in rows if len(r[1]) == 2 * dim),
+                                   dtype=np.float16).reshape(-1, dim).astype(np.float32)
+            if len(stored) != len(ids):  # a row of another size: never mix dimensions
+                good = [i for i, r in enumerate(rows) if len(r[1]) == 2 * dim]
+                ids = ids[good]
         if len(self._filter_cache) >= 4:
             self._filter_cache.pop(next(iter(self._filter_cache)))
         self._filter_cache[key] = (count, ids, stored)
