@@ -14,6 +14,11 @@
 #   narrow.png             the window at its smallest (640×440), a photo selected
 #   error.png              `photofind gui notes.jpg`, a file that is not a photo
 #   search-dark.png        the same in a dark theme
+#   timeline.png           `photofind demo`'s library, nothing typed: the timeline by month
+#   divider.png            "red circle": the good matches, the rest behind "Show N weaker"
+#   filter-chips.png       typed filters shown as chips under the search box
+#   no-good-matches.png    "asdfgh": no good match, the closest photos under a note
+# ONLY=query makes just the last four (they need the demo model).
 #
 # Needs: Xvfb, xdotool, ImageMagick, and the demo model (photofind/models/demo) for all but
 # the first two; STAND_IN=1 makes them with a random-weights stand-in (arbitrary answers,
@@ -78,6 +83,31 @@ quit_gui() {
     wait "$GUI" 2>/dev/null || true
     GUI=""
 }
+
+query_shots() {  # the query language's views on `photofind demo`'s dated library
+    rm -rf "$DATA" "$XDG_CONFIG_HOME/photofind"
+    "$PY" -m photofind demo >"$WORK/demo.log" 2>&1   # 300 dated scenes, indexed
+    mkdir -p "$XDG_CONFIG_HOME/photofind"
+    printf '[model]\nspec=demo\npretrained=\n\n[index]\ndevice=cpu\ncores=1\n' \
+        >"$XDG_CONFIG_HOME/photofind/photofind.conf"
+    start_gui
+    sleep 4
+    shot timeline 2
+    xdotool key ctrl+f
+    xdotool type --delay 60 "red circle"
+    shot divider 3
+    xdotool key ctrl+a
+    xdotool type --delay 40 "red circle after:2022 before:2024 orientation:landscape"
+    shot filter-chips 3
+    xdotool key ctrl+a
+    xdotool type --delay 60 "asdfgh"
+    shot no-good-matches 3
+    quit_gui
+}
+if [ "${ONLY:-}" = query ]; then
+    query_shots
+    exit 0
+fi
 
 # 1. The first run, and what happens without a network for the standard model.
 start_gui
@@ -201,3 +231,6 @@ sleep 2
 xdotool key Down
 shot search-dark 2.5
 quit_gui
+
+# 4. The query language: timeline, divider, chips, no good matches.
+query_shots
