@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,13 @@ def run_photofind(*args: str, env: dict | None = None, timeout: float = 120
         [sys.executable, "-m", "photofind", *map(str, args)], capture_output=True, text=True,
         timeout=timeout, env={**os.environ, **(env or {})},
     )
+
+
+def outside_copy(path) -> Path:
+    """A copy of a library photo from outside any library. `similar` with a library photo
+    leaves that photo out of its results, so a test that checks a photo's own vector (its
+    best match is itself, at ~1.0) asks with a copy."""
+    folder = Path(tempfile.mkdtemp(prefix="photofind-query-"))
+    target = folder / Path(path).name
+    shutil.copyfile(path, target)
+    return target

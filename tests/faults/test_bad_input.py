@@ -8,6 +8,7 @@ import json
 import os
 import threading
 
+from conftest import outside_copy
 from faultkit_input import (
     INDEXED,
     TORCH,
@@ -144,7 +145,7 @@ def test_file_changing_while_being_read(cli, tmp_path, tiny_model):
     save(picture(82), changing, quality=90)
     again = cli.json("index", root, *TORCH)
     assert again["failed"] == [] and str(changing) not in failures(cli.data_dir)
-    hit = cli.json("similar", changing, "--limit", 1)["results"][0]
+    hit = cli.json("similar", outside_copy(changing), "--limit", 1)["results"][0]
     assert hit["path"] == str(changing) and hit["score"] >= 0.99
     check_data_dir(cli.data_dir)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_photofind
+from conftest import outside_copy, run_photofind
 from faultkit_crash import prepared_models, seed_models, small_jpeg, write_atomically
 
 from photofind.core.catalog import Catalog
@@ -182,7 +182,7 @@ def test_damaged_index_file_is_detected_and_rebuilt(cli, indexed, data_dir, dama
     # a reader (search, similar, status) answers right away, and writes nothing
     assert_searches_right(data_dir)
     photo = sorted(indexed.rglob("*.jpg"))[3]
-    hit = cli.json("similar", photo, "--limit", 1)["results"][0]
+    hit = cli.json("similar", outside_copy(photo), "--limit", 1)["results"][0]
     assert hit["path"] == str(photo) and hit["score"] > 0.99
     assert len(cli.json("search", "a boat", "--limit", 50)["results"]) == PHOTOS
     assert cli.json("status")["searchable"] == PHOTOS
@@ -282,7 +282,8 @@ def test_damaged_catalog_is_reported_kept_and_never_replaced(
         (data_dir / name).unlink(missing_ok=True)
     report = cli.json("index", indexed, "--model", tiny_model)
     assert report["added"] == PHOTOS
-    assert cli.json("similar", photo, "--limit", 1)["results"][0]["path"] == str(photo)
+    assert cli.json("similar", outside_copy(photo), "--limit", 1)["results"][0]["path"] == str(
+        photo)
     assert copies[0].read_bytes() == damaged_bytes  # the copy stays
 
 

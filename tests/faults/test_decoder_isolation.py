@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+from conftest import outside_copy
 from faultkit_input import TORCH, check_data_dir, failure_stamps, failures
 from imagezoo import make_library, picture, save
 
@@ -62,7 +63,7 @@ def test_crash_and_hang_fail_alone_and_are_not_retried(cli, tmp_path, tiny_model
     os.rename(crash, fine)
     fourth = cli.json("index", root, *TORCH)
     assert fourth["added"] == 1 and [f["path"] for f in fourth["failed"]] == [str(hang)]
-    hit = cli.json("similar", fine, "--limit", 1)["results"][0]
+    hit = cli.json("similar", outside_copy(fine), "--limit", 1)["results"][0]
     assert hit["path"] == str(fine) and hit["score"] >= 0.99
     assert set(failures(cli.data_dir)) == {str(hang)}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from conftest import outside_copy
 from faultkit_input import (
     TORCH,
     check_data_dir,
@@ -66,5 +67,6 @@ def test_disk_full_while_indexing_then_resume(tmp_path, tiny_model, cli):
         assert report["added"] + sound["photos"] == len(files) + 160
         assert check_data_dir(data)["photos"] == len(files) + 160
         assert not [p for p in os.listdir(data) if p.endswith(".tmp")]
-        hit = cli.json("similar", root / "new" / "n0159.jpg", "--limit", 1)["results"][0]
+        hit = cli.json("similar", outside_copy(root / "new" / "n0159.jpg"), "--limit",
+                       1)["results"][0]
         assert hit["path"] == str(root / "new" / "n0159.jpg") and hit["score"] >= 0.99

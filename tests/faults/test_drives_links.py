@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from conftest import outside_copy
 from faultkit_input import TORCH, check_data_dir, failures
 from imagezoo import make_library, picture, save
 
@@ -62,7 +63,7 @@ def test_root_unplugged_mid_scan_deletes_nothing_and_catches_up(cli, tmp_path, t
     again = cli.json("index", root, *TORCH)
     assert again["failed"] == [] and again["removed"] == 0
     assert check_data_dir(cli.data_dir)["paths"] == _image_files(root)
-    hit = cli.json("similar", files["extra7"], "--limit", 1)["results"][0]
+    hit = cli.json("similar", outside_copy(files["extra7"]), "--limit", 1)["results"][0]
     assert hit["path"] == str(files["extra7"]) and hit["score"] >= 0.99
 
 

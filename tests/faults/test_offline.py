@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import outside_copy
 from faultkit_crash import small_jpeg, write_atomically
 
 SITECUSTOMIZE = '''
@@ -94,7 +95,7 @@ def test_indexing_and_searching_use_no_network(offline, tmp_path, tiny_model):
     assert json.loads(first.stdout)["added"] == 6
     search = offline(data, "search", "a dog on a beach", "--json")
     assert search.returncode == 0 and len(json.loads(search.stdout)["results"]) == 6
-    similar = offline(data, "similar", root / "p3.jpg", "--limit", "1", "--json")
+    similar = offline(data, "similar", outside_copy(root / "p3.jpg"), "--limit", "1", "--json")
     assert similar.returncode == 0, similar.stderr
     assert json.loads(similar.stdout)["results"][0]["path"] == str(root / "p3.jpg")
     status = offline(data, "status", "--json")
