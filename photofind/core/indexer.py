@@ -271,11 +271,14 @@ class Indexer:
             if mount not in report.missing_roots:
                 report.missing_roots.append(mount)
         for path, k in known.items():
-            if path in seen or mounts.under_any(path, offline):
+            if path in seen:
                 continue
-            if mounts.under_any(path, unreachable):
-                report.unreachable += 1
-                continue
+            if offline or unreachable:  # (rare: the common case costs nothing more)
+                if mounts.under_any(path, offline):
+                    continue
+                if mounts.under_any(path, unreachable):
+                    report.unreachable += 1
+                    continue
             gone[k.id] = (path, root)
         stale_failures.extend(p for p in failures if p not in seen
                               and not mounts.under_any(p, unreachable + offline))

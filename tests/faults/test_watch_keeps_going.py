@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import outside_copy
 from faultkit_attack import fault, mount_tmpfs, need_mounts, remount, umount
 from faultkit_crash import prepared_models, seed_models
 from faultkit_input import check_data_dir, fill, photofind
@@ -132,7 +133,7 @@ def test_watch_keeps_going_while_another_program_locks_the_catalog(
                 locked.append(True)
                 other.execute("BEGIN IMMEDIATE")  # another program's write transaction
                 def release() -> None:
-                    time.sleep(13)
+                    time.sleep(25)  # past two busy timeouts: the run's save and the next
                     other.execute("ROLLBACK")
                     released.set()
                 threading.Thread(target=release, daemon=True).start()
@@ -141,7 +142,7 @@ def test_watch_keeps_going_while_another_program_locks_the_catalog(
         wait_for(lambda: w.errors, timeout=60, what="a write to meet the locked catalog")
         assert worker.is_alive(), worker.failure
         assert "locked" in w.errors[0] and "\n" not in w.errors[0], w.errors
-        wait_for(released.is_set, timeout=30, what="the other program to let go")
+        wait_for(released.is_set, timeout=60, what="the other program to let go")
         second = save(picture(811), w.root / "second.jpg", quality=85)
         for photo in (first, second):
             wait_for(lambda p=photo: library.top(p) == str(p), timeout=60,
@@ -160,7 +161,7 @@ def _readers_work(data: Path, photo: Path) -> None:
         done = photofind(data, *args)
         assert done.returncode == 0, (args, done.stderr)
         assert "Traceback" not in done.stderr
-    hit = photofind(data, "similar", photo, "--limit", 1, "--json")
+    hit = photofind(data, "similar", outside_copy(photo), "--limit", 1, "--json")
     assert hit.returncode == 0 and str(photo) in hit.stdout, hit.stderr
 
 
