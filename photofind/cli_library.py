@@ -11,6 +11,7 @@ import sys
 
 from photofind.core.errors import PhotofindError
 from photofind.hints import pasteable
+from photofind.terminal import shown
 
 
 def add_library_parser(sub, common: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def cmd_library(args: argparse.Namespace, data) -> int:
             print(pasteable("No library folders yet: run 'photofind index FOLDER' to add one."))
         for row in rows:
             offline = "" if row["online"] else "  (offline: its photos are kept)"
-            print(f"{row['photos']:>9,} photos  {row['path']}{offline}")
+            print(f"{row['photos']:>9,} photos  {shown(row['path'])}{offline}")
         return 0
     root = _root_named(args.folder, [row["path"] for row in rows])
     from photofind.core.library import Writer
@@ -48,7 +49,7 @@ def cmd_library(args: argparse.Namespace, data) -> int:
     if args.json:
         _emit({"removed": root, "photos": removed})
     else:
-        print(f"Removed {root} from the library: its {removed:,} photo"
+        print(f"Removed {shown(root)} from the library: its {removed:,} photo"
               f"{'s' if removed != 1 else ''} left photofind's index. The files themselves "
               "are not touched.")
     return 0

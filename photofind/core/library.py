@@ -353,23 +353,17 @@ class Searcher:
 
 
 def folders(data_dir: DataDir) -> list[dict]:
-    """The library folders: {"path", "photos", "online"} each (online: present, and not an
-    empty mount point while it has photos). A reader: takes no lock."""
+    """The library folders: {"path", "photos", "online"} each (online: present, its drive
+    mounted where it was, and not a bare mount point while it has photos: mounts.py). A
+    reader: takes no lock."""
     catalog = Catalog.open_for_reading(data_dir.catalog)
     if catalog is None:
         return []
     try:
-        counts = catalog.root_counts()
+        return [{"path": root, "photos": count, "online": root_online(root, catalog)}
+                for root, count in catalog.root_counts().items()]
     finally:
         catalog.close()
-    rows = []
-    for root, count in counts.items():
-        try:
-            online = os.path.isdir(root) and (count == 0 or any(os.scandir(root)))
-        except OSError:
-            online = False
-        rows.append({"path": root, "photos": count, "online": online})
-    return rows
 
 
 def status(data_dir: DataDir, thorough: bool = True) -> dict:
