@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problem = locked(data.catalog)
         else:
             raise
-        print(f"photofind: error: {shown(problem)}", file=sys.stderr)
+        print(f"photofind: error: {shown(pasteable(str(problem)))}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `photofind search … | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

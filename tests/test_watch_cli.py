@@ -60,7 +60,8 @@ def library(tmp_path, tiny_model, data_dir):
 
 def test_watch_needs_a_library(cli):
     cli("watch", expect=1)
-    assert "photofind index FOLDER" in cli.err and cli.err.count("\n") == 1
+    assert f"photofind --data-dir {cli.data_dir} index FOLDER" in cli.err  # pastes as is
+    assert cli.err.count("\n") == 1
 
 
 def test_new_photo_is_searchable_from_another_process_and_sigterm_stops(
