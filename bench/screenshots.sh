@@ -7,7 +7,6 @@
 #   first-run.png          the welcome page (Pictures preselected)
 #   model-unavailable.png  Start with no network for the standard model: the explanation
 #   indexing.png           10000 demo scenes being indexed, already searchable
-#   idle.png               the library indexed, nothing typed yet
 #   search.png             "red circle" typed, first result selected
 #   similar.png            a result dragged onto the window: find similar
 #   help.png               F1: the keyboard shortcuts, where the data and logs are
@@ -172,7 +171,6 @@ shot indexing 2.5
 wait_for 900 at_least "$COUNT"
 sleep 6                              # the last run's progress clears
 xdotool key Escape
-shot idle 2
 xdotool type --delay 90 "$QUERY"
 sleep 2
 xdotool key Down
