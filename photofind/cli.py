@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from photofind import __version__
 from photofind.cli_library import add_library_parser, cmd_library
-from photofind.cli_search import add_search_parsers, cmd_search, cmd_similar
+from photofind.cli_search import add_search_parsers, cmd_search, cmd_similar, positive
 from photofind.core import datadir
 from photofind.core.errors import PhotofindError
 from photofind.hints import pasteable, use_data_dir
@@ -82,16 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive, default=None, metavar="N",
                    help="decode threads (default: one per CPU core)")
     return parser
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

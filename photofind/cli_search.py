@@ -14,13 +14,18 @@ from photofind.terminal import shown
 _LIMIT_MAX = 100_000
 
 
-def limit(text: str) -> int:
+def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def limit(text: str) -> int:
+    value = positive(text)
     if value > _LIMIT_MAX:
         raise argparse.ArgumentTypeError(f"at most {_LIMIT_MAX:,} results at a time")
     return value
