@@ -25,8 +25,9 @@ from models import random_model  # noqa: E402
 from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
-from photofind.core.decode import open_image  # noqa: E402
-from photofind.core.embedder import Embedder, ModelSpec  # noqa: E402
+from photofind.core.media.decode import open_image  # noqa: E402
+from photofind.core.model.embedder import Embedder  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
 
 
 def main() -> None:

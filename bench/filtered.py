@@ -29,8 +29,8 @@ from plot import Chart, bars  # noqa: E402
 from queries import WORDS, WORK, build  # noqa: E402
 from report import table, update_section  # noqa: E402
 
-from photofind.core.catalog import Catalog  # noqa: E402
-from photofind.core.embedder import ModelSpec  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
+from photofind.core.store.catalog import Catalog  # noqa: E402
 
 FIRST = dt.date(2010, 1, 1)
 DAYS = 15 * 365
@@ -63,10 +63,10 @@ def ms(values, q):
 
 
 def measure(data, vectors: np.ndarray, queries: int) -> tuple[list, dict]:
-    from photofind.core.library import Searcher
     from photofind.core.search import relevance
     from photofind.core.search.engine import Engine
     from photofind.core.search.query import Query
+    from photofind.core.search.searcher import Searcher
 
     searcher = Searcher(data)
     engine = Engine(searcher)

@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
-from photofind.core.datadir import DataDir  # noqa: E402
-from photofind.core.decode import open_image  # noqa: E402
-from photofind.core.embedder import ModelSpec  # noqa: E402
-from photofind.core.library import Searcher, Writer  # noqa: E402
+from photofind.core.ingest.writer import Writer  # noqa: E402
+from photofind.core.media.decode import open_image  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
+from photofind.core.search.searcher import Searcher  # noqa: E402
+from photofind.core.store.datadir import DataDir  # noqa: E402
 
 TITLE = "Freshness (bench/freshness.py)"
 TINY = {

@@ -113,8 +113,8 @@ def run(photos: int, model: str, workdir: Path) -> dict:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from photofind.core.datadir import DataDir
-    from photofind.core.library import Result
+    from photofind.core.search.searcher import Result
+    from photofind.core.store.datadir import DataDir
     from photofind.demo import write_library
     from photofind.gui.prefs import Prefs
     from photofind.gui.window import MainWindow
@@ -246,7 +246,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not update docs")
     args = parser.parse_args()
     if args.model == "demo":
-        from photofind.core.embedder import DEMO_MODEL_DIR
+        from photofind.core.model.specs import DEMO_MODEL_DIR
 
         if not (DEMO_MODEL_DIR / "open_clip_config.json").exists():
             print(f"the demo model is not in {DEMO_MODEL_DIR}; pass --model", file=sys.stderr)

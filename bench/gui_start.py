@@ -37,7 +37,7 @@ CHILD = r"""
 import os, sys, time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from photofind.core.datadir import DataDir
+from photofind.core.store.datadir import DataDir
 from photofind.gui import app as gui_app
 import photofind.gui.window as window_module
 
@@ -75,7 +75,7 @@ gui_app.run(DataDir(Path(sys.argv[1])))
 
 WARM = (
     "import sys\nfrom pathlib import Path\n"
-    "from photofind.core.datadir import DataDir\nfrom photofind.core.library import Writer\n"
+    "from photofind.core.store.datadir import DataDir\nfrom photofind.core.ingest.writer import Writer\n"
     "with Writer(DataDir(Path(sys.argv[1])), 'index') as writer:\n"
     "    writer.load_model()\n"
 )

@@ -40,7 +40,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from photofind.core.thumbnails import ThumbnailCache
+    from photofind.core.media.thumbnails import ThumbnailCache
     from photofind.gui import none_guard
     from photofind.gui import results_sections as sections
     from photofind.gui.delegate import ResultDelegate

@@ -41,10 +41,10 @@ from models import random_model  # noqa: E402
 from plot import Chart, bars  # noqa: E402
 from report import table, update_section  # noqa: E402
 
-from photofind.core.catalog import Catalog, encode_vector  # noqa: E402
-from photofind.core.datadir import DataDir  # noqa: E402
-from photofind.core.embedder import ModelSpec  # noqa: E402
-from photofind.core.vectorindex import VectorIndex  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
+from photofind.core.store.catalog import Catalog, encode_vector  # noqa: E402
+from photofind.core.store.datadir import DataDir  # noqa: E402
+from photofind.core.store.vectorindex import VectorIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path("/tmp/pfbench/libraries")
@@ -130,7 +130,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def warm(data: DataDir, vectors: np.ndarray, queries: int) -> dict:
-    from photofind.core.library import Searcher
+    from photofind.core.search.searcher import Searcher
 
     s = Searcher(data)
     rng = np.random.default_rng(1)
@@ -208,12 +208,12 @@ def main() -> None:
     spec = ModelSpec.parse(random_model("ViT-B-32-256"))
     text_export = WORK / "text-export"
     if not text_export.exists():
-        from photofind.core import textquery
-        from photofind.core.embedder import Embedder
+        from photofind.core.model import textencoder
+        from photofind.core.model.embedder import Embedder
 
         tmp = WORK / "text-export-models"
         embedder = Embedder(spec, "cpu", tmp, backend="torch")
-        assert textquery.export(embedder, tmp)
+        assert textencoder.export(embedder, tmp)
         shutil.copytree(tmp / "onnx", text_export)
     rows, mem_rows = [], []
     latency, colds, sizes = [], [], []  # the charts' figures

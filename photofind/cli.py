@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from photofind import __version__
 from photofind.cli_library import add_library_parser, cmd_library
 from photofind.cli_search import add_search_parsers, cmd_search, cmd_similar, positive
-from photofind.core import datadir
 from photofind.core.errors import PhotofindError
+from photofind.core.store import datadir
 from photofind.hints import pasteable, use_data_dir
 from photofind.terminal import shown
 
@@ -98,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("photofind: interrupted; everything indexed so far is kept", file=sys.stderr)
         return 130
     except sqlite3.DatabaseError as exc:  # found while working, not when opening
-        from photofind.core.catalog import damaged, is_corrupt, is_locked, locked
         from photofind.core.errors import disk_full, write_failure
+        from photofind.core.store.catalog import damaged, is_corrupt, is_locked, locked
 
         if is_corrupt(exc):
             problem = damaged(data.catalog, exc)
@@ -133,8 +133,8 @@ def emit_json(document: dict) -> None:
 
 
 def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Writer, active_spec
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.model.specs import ModelSpec, active_spec
     from photofind.progress import TerminalProgress
 
     if args.pretrained and not args.model:
@@ -183,8 +183,8 @@ def print_index_summary(report) -> None:
 
 
 def cmd_status(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.catalog import Catalog
-    from photofind.core.library import status
+    from photofind.core.search.status import status
+    from photofind.core.store.catalog import Catalog
 
     info = status(data)
     if args.failed:
@@ -212,8 +212,9 @@ DEMO_QUERIES = ("red circle", "large yellow star", "white triangle on a black ba
 
 
 def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Searcher, Writer, active_spec
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.model.specs import ModelSpec, active_spec
+    from photofind.core.search.searcher import Searcher
     from photofind.demo import write_library
     from photofind.progress import TerminalProgress
 
@@ -256,8 +257,8 @@ def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
 def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
     import signal
 
-    from photofind.core.catalog import Catalog
-    from photofind.core.worker import LibraryWorker
+    from photofind.core.ingest.worker import LibraryWorker
+    from photofind.core.store.catalog import Catalog
 
     catalog = Catalog.open_for_reading(data.catalog)
     roots = catalog.roots() if catalog else []
@@ -289,7 +290,7 @@ def cmd_watch(args: argparse.Namespace, data: datadir.DataDir) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if worker.failure is not None:
-        from photofind.core.catalog import is_corrupt
+        from photofind.core.store.catalog import is_corrupt
 
         if isinstance(worker.failure, PhotofindError) or is_corrupt(worker.failure):
             raise worker.failure  # a damaged catalog: main() says what to do

@@ -28,7 +28,7 @@ def add_library_parser(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_library(args: argparse.Namespace, data) -> int:
-    from photofind.core.library import folders
+    from photofind.core.search.status import folders
 
     rows = folders(data)
     if args.action == "list":
@@ -42,7 +42,7 @@ def cmd_library(args: argparse.Namespace, data) -> int:
             print(f"{row['photos']:>9,} photos  {shown(row['path'])}{offline}")
         return 0
     root = _root_named(args.folder, [row["path"] for row in rows])
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
 
     with Writer(data, "library") as writer:
         removed = writer.remove_root(root)

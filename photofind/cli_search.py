@@ -96,8 +96,8 @@ def cmd_search(args: argparse.Namespace, data) -> int:
 
 
 def _search(args: argparse.Namespace, data) -> int:
-    from photofind.core.library import Searcher
     from photofind.core.search.engine import Engine
+    from photofind.core.search.searcher import Searcher
 
     query = build_query(args)
     if args.words and not "".join(args.words).strip():
@@ -126,7 +126,7 @@ def cmd_similar(args: argparse.Namespace, data) -> int:
 def check_image_path(path: str) -> None:
     """A one-line error before the model loads unless `path` is a regular file of a
     size photofind reads (a FIFO would hang, /dev/zero never ends: filecheck.py)."""
-    from photofind.core.filecheck import check_image_path as check
+    from photofind.core.media.filecheck import check_image_path as check
 
     check(path)
 

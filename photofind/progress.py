@@ -10,7 +10,7 @@ import time
 
 from tqdm import tqdm
 
-from photofind.core.indexer import Progress
+from photofind.core.ingest.indexer import Progress
 from photofind.terminal import shown
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
-from photofind.core.library import Writer
+from photofind.core.ingest.writer import Writer
+from photofind.core.model.specs import ModelSpec
+from photofind.core.store.datadir import DataDir
 
 _exported: dict[str, Path] = {}
 
@@ -19,8 +19,8 @@ _exported: dict[str, Path] = {}
 def seed_onnx_cache(data_dir: DataDir, model: str) -> None:
     """Give a fresh data directory the model's ONNX towers, exported once per test session
     (the core exports them on a model's first load in each data directory: ~10 s)."""
-    from photofind.core import onnxrt
-    from photofind.core.embedder import run_export
+    from photofind.core.model import onnxrt
+    from photofind.core.model.exportrun import run_export
 
     if not model or not onnxrt.can_export():
         return

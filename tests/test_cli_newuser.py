@@ -122,8 +122,8 @@ def test_library_remove_works_offline_and_without_the_model(cli, tmp_path):
 
 
 def test_library_remove_is_refused_while_another_photofind_writes(cli, two_folders):
-    from photofind.core.datadir import DataDir
-    from photofind.core.lock import WriterLock
+    from photofind.core.store.datadir import DataDir
+    from photofind.core.store.lock import WriterLock
 
     a, _b = two_folders
     with WriterLock(DataDir(cli.data_dir).lock, "watch"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from imagezoo import make_format_zoo
 
-from photofind.core.decode import decode, decode_for_model, read_file
+from photofind.core.media.decode import decode, decode_for_model, read_file
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ def test_app_shows_results_without_importing_torch(tmp_path, tiny_model):
         "from PySide6.QtCore import QTimer\n"
         "from PySide6.QtTest import QTest\n"
         "from PySide6.QtWidgets import QApplication\n"
-        "from photofind.core.datadir import DataDir\n"
+        "from photofind.core.store.datadir import DataDir\n"
         "from photofind.gui import app as gui_app, window as w\n"
         "seen = {}\n"
         "def answered(results, *_):\n"

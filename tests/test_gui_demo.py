@@ -93,7 +93,7 @@ def test_dropping_a_photo_from_outside_finds_its_kind(qtbot, window, demo_librar
 
 
 def test_the_demo_from_the_welcome_page(qtbot, tmp_path):
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
 
     window = open_window(qtbot, DataDir(tmp_path / "data"), make_prefs(tmp_path / "s"),
                          demo_count=40)

@@ -19,7 +19,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from photofind.core.datadir import DataDir  # noqa: E402
+from photofind.core.store.datadir import DataDir  # noqa: E402
 
 NAMES = ["small-red-circle-on-yellow-0010.jpg", "large-blue-square-on-purple-0011.jpg",
          "green-star-and-white-triangle-on-black-0012.jpg", "beach.jpg"]

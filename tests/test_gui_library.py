@@ -14,10 +14,10 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from photofind.core.catalog import Catalog  # noqa: E402
-from photofind.core.datadir import DataDir  # noqa: E402
-from photofind.core.embedder import ModelSpec  # noqa: E402
-from photofind.core.lock import WriterLock  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
+from photofind.core.store.catalog import Catalog  # noqa: E402
+from photofind.core.store.datadir import DataDir  # noqa: E402
+from photofind.core.store.lock import WriterLock  # noqa: E402
 from photofind.gui.settings_dialog import Choice  # noqa: E402
 
 

@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from photofind.core.embedder import ModelSpec  # noqa: E402
+from photofind.core.model.specs import ModelSpec  # noqa: E402
 from photofind.gui.settings_dialog import Choice  # noqa: E402
 
 
@@ -159,7 +159,7 @@ def test_the_welcome_pages_model_problem_speaks_the_apps_language(qtbot, tmp_pat
                                                                   monkeypatch):
     from PySide6.QtWidgets import QLabel, QPushButton
 
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
     from photofind.gui.settings_dialog import SettingsDialog
 
     lib = photos(tmp_path / "Pictures", 2)
@@ -212,7 +212,7 @@ def test_adding_your_own_folder_to_a_demo_library_warns_and_offers_a_real_model(
         qtbot, tmp_path, demo_data, monkeypatch):
     import shutil as sh
 
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
 
     data_dir = DataDir(tmp_path / "data")
     sh.copytree(demo_data.root, data_dir.root)

@@ -11,11 +11,12 @@ from gui_support import seed_onnx_cache
 from imagezoo import jpeg_with_orientation, picture, save
 from PIL import Image
 
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
 from photofind.core.errors import NotAnImage
-from photofind.core.library import Searcher, Writer
-from photofind.core.thumbnails import BUCKETS, ThumbnailCache, bucket_for
+from photofind.core.ingest.writer import Writer
+from photofind.core.media.thumbnails import BUCKETS, ThumbnailCache, bucket_for
+from photofind.core.model.specs import ModelSpec
+from photofind.core.search.searcher import Searcher
+from photofind.core.store.datadir import DataDir
 
 
 def test_buckets():

@@ -271,7 +271,7 @@ def test_unexpected_error_opens_a_dialog_and_is_logged(qtbot, tmp_path, monkeypa
 
     from PySide6.QtWidgets import QMessageBox
 
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
     from photofind.gui.errors import ErrorReporter, setup_logging
 
     log_path = setup_logging(DataDir(tmp_path / "data"))

@@ -158,7 +158,7 @@ def test_failed_file_is_retried_only_when_it_changes(cli, library, tiny_model):
     first = cli.json("index", root, "--model", tiny_model)
     assert [f["path"] for f in first["failed"]] == [str(broken)]
 
-    from photofind.core.catalog import Catalog
+    from photofind.core.store.catalog import Catalog
 
     def failed_at():
         catalog = Catalog.open_for_reading(cli.data_dir / "catalog.db")
@@ -277,8 +277,8 @@ def test_missing_weights_name_the_model(cli, library):
 
 
 def test_second_writer_is_refused(cli, library, tiny_model, data_dir):
-    from photofind.core.datadir import DataDir
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.store.datadir import DataDir
 
     root, _files = library
     with Writer(DataDir(data_dir), "watch"):
@@ -290,7 +290,7 @@ def test_second_writer_is_refused(cli, library, tiny_model, data_dir):
 def test_rotated_and_odd_images_decode_upright(tmp_path):
     from imagezoo import jpeg_with_orientation
 
-    from photofind.core.decode import open_image
+    from photofind.core.media.decode import open_image
 
     upright = picture(3, (120, 80))
     ref = np.asarray(upright, dtype=np.float32)
@@ -334,7 +334,7 @@ def test_rotated_and_odd_images_decode_upright(tmp_path):
 
 
 def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
-    from photofind.core.decode import open_image
+    from photofind.core.media.decode import open_image
 
     path = save(picture(1, (4000, 3000)), tmp_path / "big.jpg", quality=90)
     decoded, _, _ = open_image(path, 224)
@@ -343,8 +343,8 @@ def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
 
 
 def test_unreadable_file_reason(tmp_path, monkeypatch):
-    from photofind.core.decode import read_file
     from photofind.core.errors import NotAnImage
+    from photofind.core.media.decode import read_file
 
     target = save(picture(1), tmp_path / "locked.jpg")
     real_open = os.open

@@ -13,9 +13,10 @@ import pytest
 from conftest import outside_copy
 from imagezoo import jpeg_with_orientation, make_library, picture
 
-from photofind.core import onnxrt
-from photofind.core.decode import open_image
-from photofind.core.embedder import Embedder, ModelSpec
+from photofind.core.media.decode import open_image
+from photofind.core.model import onnxrt
+from photofind.core.model.embedder import Embedder
+from photofind.core.model.specs import ModelSpec
 
 pytestmark = pytest.mark.skipif(not onnxrt.can_export(), reason="onnxruntime/onnx not installed")
 
@@ -34,7 +35,7 @@ def vectors(embedder: Embedder, files: list[Path]) -> np.ndarray:
 def test_tokenizer_matches_open_clip():
     import open_clip
 
-    from photofind.core.tokens import Tokenizer
+    from photofind.core.model.tokenizer import Tokenizer
 
     theirs = open_clip.get_tokenizer("ViT-B-32")
     ours = Tokenizer(77)
@@ -94,8 +95,8 @@ def photofind_fresh(data_dir: Path, *args: str) -> tuple[list[str], str]:
 
 
 def test_search_runs_without_torch_and_agrees_with_it(tiny_model, cli, data_dir, tmp_path):
-    from photofind.core.datadir import DataDir
-    from photofind.core.library import Searcher
+    from photofind.core.search.searcher import Searcher
+    from photofind.core.store.datadir import DataDir
 
     make_library(tmp_path / "lib", count=8)
     cli("index", tmp_path / "lib", "--model", tiny_model)
@@ -119,7 +120,7 @@ def test_fast_preprocess_matches_open_clip(tiny_model, tmp_path):
 
     e = Embedder(ModelSpec.parse(tiny_model), "cpu", tmp_path / "models", backend="torch")
     _, _, reference = open_clip.create_model_and_transforms("ViT-B-32-256")
-    from photofind.core.embedder import fast_preprocess
+    from photofind.core.model.preprocess import fast_preprocess
 
     fast = fast_preprocess(reference)
     assert fast is not reference
@@ -149,7 +150,7 @@ def test_pil_preprocess_gives_open_clips_pixels(model, tmp_path):
     import open_clip
     from PIL import Image
 
-    from photofind.core.embedder import PilPreprocess
+    from photofind.core.model.preprocess import PilPreprocess
 
     name = f"local-dir:{ModelSpec.demo().local_dir}" if model == "demo" else model
     _, _, reference = open_clip.create_model_and_transforms(name)
@@ -173,7 +174,7 @@ def test_pil_preprocess_gives_open_clips_pixels(model, tmp_path):
 def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_dir, tmp_path):
     """After the first run exported the model, indexing new photos and finding similar
     ones start without torch, and make the vectors the exported tower made before."""
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
 
     lib = make_library(tmp_path / "lib", count=4)
     cli("index", tmp_path / "lib", "--model", tiny_model)
@@ -196,7 +197,7 @@ def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_
     slow = Embedder(ModelSpec.parse(tiny_model), "cpu", DataDir(data_dir).models,
                     backend="onnx")
     slow._load_torch()
-    from photofind.core.embedder import fast_preprocess
+    from photofind.core.model.preprocess import fast_preprocess
     slow.preprocess = fast_preprocess(slow.transform)  # open_clip's own pixels
     assert (vectors(fast, files) * vectors(slow, files)).sum(axis=1).min() > 0.9999
 
@@ -204,7 +205,7 @@ def test_indexing_new_photos_needs_no_torch_once_exported(tiny_model, cli, data_
 def test_a_cache_from_before_image_json_is_upgraded(tiny_model, cli, data_dir, tmp_path):
     """Towers exported by an older photofind (no image.json) are used as they are, and
     the description is written, so the next start is torch-free."""
-    from photofind.core.datadir import DataDir
+    from photofind.core.store.datadir import DataDir
 
     make_library(tmp_path / "lib", count=3)
     cli("index", tmp_path / "lib", "--model", tiny_model)

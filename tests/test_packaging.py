@@ -31,7 +31,7 @@ import pytest
 from PIL import Image
 
 import photofind
-from photofind.core.decode import EXTENSIONS
+from photofind.core.media.decode import EXTENSIONS
 from photofind.desktop import APP_ID, ICON_SIZES, icon_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,14 +220,18 @@ def test_the_bundle_and_the_flatpak_pin_every_dependency():
 
 def test_the_bundled_app_exports_its_model_without_printing_library_advice(tmp_path):
     """The PyInstaller bundle has no `python -m`, so it exports the ONNX towers in its own
-    process (embedder.run_export), in front of the person: onnxruntime.quantization's
+    process (exportrun.run_export with the embedder's `export_here`), in front of the person: onnxruntime.quantization's
     "Please consider to run pre-processing before quantization" must not reach them."""
     script = (
         "import sys; sys.frozen = True  # as in the bundle\n"
         "from pathlib import Path\n"
-        "from photofind.core.embedder import ModelSpec, exported_image_tower, run_export\n"
+        "from photofind.core.model.embedder import export_here\n"
+        "from photofind.core.model.exportrun import run_export\n"
+        "from photofind.core.model.specs import ModelSpec\n"
+        "from photofind.core.model.towers import exported_image_tower\n"
         f"cache = Path({str(tmp_path / 'cache')!r})\n"
-        "run_export(ModelSpec.demo(), cache, 'int8')\n"
+        "run_export(ModelSpec.demo(), cache, 'int8',\n"
+        "           here=lambda: export_here(ModelSpec.demo(), cache, 'int8'))\n"
         "assert exported_image_tower(cache, ModelSpec.demo().model_id(), 'int8')\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

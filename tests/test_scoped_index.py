@@ -9,10 +9,10 @@ import time
 import pytest
 from imagezoo import make_library, picture, save
 
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
-from photofind.core.indexer import plan_targets
-from photofind.core.library import Writer
+from photofind.core.ingest.indexer import plan_targets
+from photofind.core.ingest.writer import Writer
+from photofind.core.model.specs import ModelSpec
+from photofind.core.store.datadir import DataDir
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from imagezoo import make_library, picture
 
-from photofind.core.catalog import NewPhoto
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
-from photofind.core.library import Searcher, Writer
-from photofind.core.vectorindex import STATE_KEY
+from photofind.core.ingest.writer import Writer
+from photofind.core.model.specs import ModelSpec
+from photofind.core.search.searcher import Searcher
+from photofind.core.store.catalog import NewPhoto
+from photofind.core.store.datadir import DataDir
+from photofind.core.store.vectorindex import STATE_KEY
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_readers_skip_the_checksum_only_of_the_file_the_writer_saved(indexed, mo
     is checked until its next writer has verified it."""
     import shutil
 
-    from photofind.core import vectorindex
+    from photofind.core.store import vectorindex
 
     data, files, model = indexed
     checked: list[Path] = []
@@ -212,7 +213,7 @@ def test_index_state_records_model_count_and_checksum(indexed):
 
 
 def test_schema_migration_backs_up_first(indexed):
-    from photofind.core import catalog as catalog_module
+    from photofind.core.store import catalog as catalog_module
 
     data, _files, _model = indexed
 
@@ -232,8 +233,8 @@ def test_schema_migration_backs_up_first(indexed):
 def test_large_libraries_search_the_graph_and_still_find_the_nearest(tmp_path, monkeypatch):
     """Past the exact-search size, searches go through the saved HNSW graph (with its
     breadth restored on load) and still return what an exact search would, near enough."""
-    from photofind.core import vectorindex
-    from photofind.core.catalog import Catalog
+    from photofind.core.store import vectorindex
+    from photofind.core.store.catalog import Catalog
 
     monkeypatch.setattr(vectorindex, "EXACT_UP_TO", 500)
     rng = np.random.default_rng(0)

@@ -17,8 +17,8 @@ import pytest
 from imagezoo import make_library, picture, save
 from watching import Library, files_on_disk, index_library, jpeg_bytes, wait_for, write_file
 
-from photofind.core.datadir import DataDir
-from photofind.core.worker import LibraryWorker
+from photofind.core.ingest.worker import LibraryWorker
+from photofind.core.store.datadir import DataDir
 
 
 class Harness:
@@ -254,7 +254,7 @@ def test_unplugged_root_keeps_its_photos_and_catches_up_when_back(watched, tmp_p
     os.rename(root, away)
     wait_for(lambda: watched.said("offline"), what="the offline note")
     assert watched.worker.offline_roots == [str(root)]
-    from photofind.core.library import status
+    from photofind.core.search.status import status
 
     assert status(DataDir(lib.data_dir.root))["offline_roots"] == [str(root)]
     # changes while it is away: seen by nobody, and nothing is deleted
@@ -308,7 +308,7 @@ def test_overflow_is_said_once_and_rescans(watched, monkeypatch):
 
 @pytest.mark.parametrize("cause", ["watch limit", "network share"])
 def test_unwatchable_roots_fall_back_to_periodic_rescans(library, data_dir, monkeypatch, cause):
-    from photofind.core import liveroots, watcher
+    from photofind.core.ingest import liveroots, watcher
 
     if cause == "watch limit":
         def no_more_watches(self, root):
@@ -331,7 +331,7 @@ def test_unwatchable_roots_fall_back_to_periodic_rescans(library, data_dir, monk
 
 
 def test_network_shares_are_recognised(tmp_path):
-    from photofind.core.watcher import filesystem_type, needs_polling
+    from photofind.core.ingest.watcher import filesystem_type, needs_polling
 
     mounts = tmp_path / "mounts"
     mounts.write_text(
@@ -419,7 +419,7 @@ def test_second_writer_is_refused_while_watching(watched, cli):
 
 
 def test_dirty_scopes_coalesce_and_settle():
-    from photofind.core.watcher import DirtyScopes
+    from photofind.core.ingest.watcher import DirtyScopes
 
     scopes = DirtyScopes(quiet_s=0.2, max_wait_s=0.6)
     scopes.add("/r/a/1.jpg")

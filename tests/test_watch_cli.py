@@ -14,8 +14,8 @@ import pytest
 from imagezoo import make_library, picture, save
 from watching import Library, files_on_disk, index_library, jpeg_bytes, wait_for, write_file
 
-from photofind.core.datadir import DataDir
-from photofind.core.library import status
+from photofind.core.search.status import status
+from photofind.core.store.datadir import DataDir
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 

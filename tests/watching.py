@@ -9,10 +9,11 @@ from pathlib import Path
 
 from imagezoo import picture
 
-from photofind.core import scanner
-from photofind.core.catalog import Catalog
-from photofind.core.datadir import DataDir
-from photofind.core.library import Searcher, Writer
+from photofind.core.ingest import scanner
+from photofind.core.ingest.writer import Writer
+from photofind.core.search.searcher import Searcher
+from photofind.core.store.catalog import Catalog
+from photofind.core.store.datadir import DataDir
 
 
 def wait_for(predicate, timeout: float = 15.0, what: str = "", interval: float = 0.05):
@@ -40,7 +41,7 @@ def write_file(path: Path, data: bytes) -> Path:
 
 
 def index_library(data_dir: Path, root: Path, model: str) -> None:
-    from photofind.core.embedder import ModelSpec
+    from photofind.core.model.specs import ModelSpec
 
     with Writer(DataDir(data_dir), "index") as writer:
         writer.add_roots([str(root)])

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from photofind.core import datadir
+from photofind.core.store import datadir
 
 
 def run(data_dir: datadir.DataDir, image: str | None = None) -> int:

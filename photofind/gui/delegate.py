@@ -12,7 +12,7 @@ from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from photofind.core.thumbnails import bucket_for
+from photofind.core.media.thumbnails import bucket_for
 from photofind.gui.results_model import ENTRY_ROLE, PATH_ROLE
 from photofind.gui.results_sections import Divider, Filler, Header
 from photofind.gui.thumbnail_loader import ThumbnailLoader

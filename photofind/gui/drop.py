@@ -20,7 +20,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from photofind.core.decode import EXTENSIONS
+from photofind.core.media.decode import EXTENSIONS
 from photofind.gui.tasks import run_in_background
 
 

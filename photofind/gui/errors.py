@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from photofind.core.datadir import DataDir, make_private_dir
+from photofind.core.store.datadir import DataDir, make_private_dir
 
 log = logging.getLogger("photofind.gui")
 LOG_NAME = "photofind-gui.log"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from photofind import __version__
-from photofind.core.datadir import DataDir
+from photofind.core.store.datadir import DataDir
 from photofind.gui.errors import LOG_NAME
 
 LICENCE = "MIT"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
+from photofind.core.model.specs import ModelSpec
+from photofind.core.store.datadir import DataDir
 from photofind.gui.index_worker import IndexStatus, IndexWorker
 from photofind.gui.tasks import run_in_background
 

@@ -1,6 +1,6 @@
 """The one writer, on its own thread: keeps the library current while the app runs.
 
-Most of the time this thread runs the core's `LibraryWorker` (photofind.core.worker):
+Most of the time this thread runs the core's `LibraryWorker` (photofind.core.ingest.worker):
 it holds the writer lock, reconciles the library with the disk on start, then watches
 the folders and indexes what changes. Its plain callbacks become this object's signals.
 Pause, resume, adding and removing folders go straight to the LibraryWorker, which is
@@ -27,13 +27,13 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from photofind.core import lock as locking
-from photofind.core.datadir import DataDir
-from photofind.core.embedder import ModelSpec
 from photofind.core.errors import ModelUnavailable, PhotofindError, WriterBusy
-from photofind.core.indexer import Progress
-from photofind.core.library import Writer, active_spec
-from photofind.core.worker import Burst, LibraryWorker
+from photofind.core.ingest.indexer import Progress
+from photofind.core.ingest.worker import Burst, LibraryWorker
+from photofind.core.ingest.writer import Writer
+from photofind.core.model.specs import ModelSpec, active_spec
+from photofind.core.store import lock as locking
+from photofind.core.store.datadir import DataDir
 from photofind.gui.prefs import core_device
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class IndexStatus:
 
 class IndexWorker(QObject):
     progress = Signal(object)  # IndexStatus
-    burst = Signal(object)  # photofind.core.worker.Burst: one run over changes
+    burst = Signal(object)  # photofind.core.ingest.worker.Burst: one run over changes
     setup_done = Signal(str)  # "index", "demo", "model", "add", "remove"
     failed = Signal(str)  # a one-line reason
     model_unavailable = Signal(str)

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.core.catalog import Catalog
-from photofind.core.datadir import DataDir
-from photofind.core.library import folders
+from photofind.core.search.status import folders
+from photofind.core.store.catalog import Catalog
+from photofind.core.store.datadir import DataDir
 from photofind.gui.tasks import run_in_background
 
 

@@ -10,7 +10,7 @@ import os
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QMessageBox
 
-from photofind.core.embedder import ModelSpec
+from photofind.core.model.specs import ModelSpec
 from photofind.gui.index_worker import IndexStatus
 from photofind.gui.library_dialog import FailuresDialog, LibraryDialog, ask_about_demo_model
 from photofind.gui.settings_dialog import SettingsDialog

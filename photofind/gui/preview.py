@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.core.decode import decode, read_file
 from photofind.core.errors import NotAnImage
-from photofind.core.library import Result
+from photofind.core.media.decode import decode, read_file
+from photofind.core.search.searcher import Result
 from photofind.gui import icons
 
 

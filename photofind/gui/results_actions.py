@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu
 
-from photofind.core.library import Result
+from photofind.core.search.searcher import Result
 from photofind.gui import launch
 from photofind.gui.icons import icon
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     QUrl,
 )
 
-from photofind.core.library import Result
+from photofind.core.search.searcher import Result
 from photofind.gui.results_sections import Divider, Entry, Filler, Header, Item, lay_out
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1

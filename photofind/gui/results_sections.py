@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Item:
-    """One photo as the window shows it (the fields of `core.library.Result`, and more)."""
+    """One photo as the window shows it (the fields of `core.search.searcher.Result`, and more)."""
 
     id: int
     path: str

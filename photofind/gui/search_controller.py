@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from photofind.core.datadir import DataDir
 from photofind.core.search.query import Query, parse
+from photofind.core.store.datadir import DataDir
 from photofind.gui.search_worker import SearchWorker
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ PAGE = 400  # timeline photos per page
 class SearchController(QObject):
     results = Signal(object, float, bool)  # answer dict (search_worker.run_query), seconds, a rerun
     failed = Signal(str)
-    library = Signal(dict)  # photofind.core.library.status(), plus "problem"
+    library = Signal(dict)  # photofind.core.search.status.status(), plus "problem"
     # to the worker (queued: it lives on its own thread)
     _query = Signal(int, object)
     _open = Signal()

@@ -18,11 +18,13 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from photofind.core.datadir import DataDir
 from photofind.core.errors import ModelUnavailable, PhotofindError
-from photofind.core.library import Searcher, active_spec, status
+from photofind.core.model.specs import active_spec
 from photofind.core.search.engine import Engine
 from photofind.core.search.query import Query
+from photofind.core.search.searcher import Searcher
+from photofind.core.search.status import status
+from photofind.core.store.datadir import DataDir
 from photofind.gui.prefs import core_device
 from photofind.gui.results_sections import item_of
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class SearchWorker(QObject):
-    library = Signal(dict)  # photofind.core.library.status(), plus "problem"
+    library = Signal(dict)  # photofind.core.search.status.status(), plus "problem"
     unavailable = Signal(str, str)  # kind ("empty", "model", "error"), message
     results = Signal(int, object, float)  # seq, [Result], seconds
     failed = Signal(int, str)  # seq, message

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.core.embedder import ModelSpec
+from photofind.core.model.specs import ModelSpec
 from photofind.gui.prefs import DEVICES
 
 DEFAULT, DEMO, OTHER = range(3)

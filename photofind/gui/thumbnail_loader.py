@@ -4,7 +4,7 @@ The delegate asks for a thumbnail when it paints a cell; a miss queues a request
 cell shows a placeholder until `ready` fires. Requests are served newest first and the
 queue is short, so after a fast scroll the cells now on screen load first and the ones
 scrolled past are dropped. Finished thumbnails are cached in memory (QPixmap, an LRU
-bounded in bytes) and on disk (`photofind.core.thumbnails`, in the data directory).
+bounded in bytes) and on disk (`photofind.core.media.thumbnails`, in the data directory).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, S
 from PySide6.QtGui import QImage, QPixmap
 
 from photofind.core.errors import NotAnImage
-from photofind.core.thumbnails import ThumbnailCache
+from photofind.core.media.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]  # (photo path, bucket)

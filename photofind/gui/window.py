@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photofind.core.datadir import DataDir
-from photofind.core.thumbnails import ThumbnailCache
+from photofind.core.media.thumbnails import ThumbnailCache
+from photofind.core.store.datadir import DataDir
 from photofind.gui import icons, none_guard
 from photofind.gui.delegate import ResultDelegate
 from photofind.gui.drop import DropAndPaste, DropHint

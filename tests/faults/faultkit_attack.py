@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from photofind.core.catalog import Catalog
+from photofind.core.store.catalog import Catalog
 
 
 def can_mount() -> bool:

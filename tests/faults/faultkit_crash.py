@@ -100,9 +100,9 @@ def prepared_models(tmp_path_factory, model: str) -> Path:
 
 def prepare_models(scratch: Path, model: str) -> Path:
     """Index one photo with `model` into a scratch data directory; returns its models/."""
-    from photofind.core.datadir import DataDir
-    from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.model.specs import ModelSpec
+    from photofind.core.store.datadir import DataDir
 
     root = scratch / "one"
     write_atomically(root / "one.jpg", small_jpeg(1))
@@ -169,7 +169,7 @@ def snapshot(catalog_path: Path) -> Snapshot:
 def check_saved_pair(data_dir: Path, snap: Snapshot) -> str:
     """The index file the catalog names exists and matches its checksum (the pair a crash
     must leave intact). Returns what was found: "saved", "none"."""
-    from photofind.core.vectorindex import checksum
+    from photofind.core.store.vectorindex import checksum
 
     if snap.state is None:
         return "none"
@@ -182,8 +182,8 @@ def check_saved_pair(data_dir: Path, snap: Snapshot) -> str:
 def reader_view(data_dir: Path, catalog_path: Path, model_id: str, dim: int) -> set[int]:
     """The ids a reader opening the library now would search (the saved index plus the
     catalog rows committed after it; an unusable index is rebuilt in memory)."""
-    from photofind.core.catalog import Catalog
-    from photofind.core.vectorindex import VectorIndex
+    from photofind.core.store.catalog import Catalog
+    from photofind.core.store.vectorindex import VectorIndex
 
     catalog = Catalog(sqlite3.connect(catalog_path, check_same_thread=False), catalog_path)
     try:
@@ -278,7 +278,7 @@ def _child(request: dict) -> None:  # pragma: no cover - runs in the forked chil
 
         os.fsync = fsync
     if request.get("migration") is not None:
-        from photofind.core import catalog as catalog_module
+        from photofind.core.store import catalog as catalog_module
 
         seconds = float(request["migration"])
 
@@ -313,8 +313,9 @@ def zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     import torch  # noqa: F401
 
     import photofind.cli  # noqa: F401
-    import photofind.core.library  # noqa: F401
-    import photofind.core.worker  # noqa: F401
+    import photofind.core.ingest.worker  # noqa: F401
+    import photofind.core.ingest.writer  # noqa: F401
+    import photofind.core.search.searcher  # noqa: F401
     import photofind.progress  # noqa: F401
 
     out = sys.stdout

@@ -52,7 +52,7 @@ def tree_state(root: Path) -> dict[str, tuple]:
 def failures(data_dir: Path) -> dict[str, str]:
     """The failures table: path → reason (one row per path by construction of a dict, so
     also count rows to prove each failure is recorded once)."""
-    from photofind.core.catalog import Catalog
+    from photofind.core.store.catalog import Catalog
 
     catalog = Catalog.open_for_reading(Path(data_dir) / "catalog.db")
     if catalog is None:
@@ -68,7 +68,7 @@ def failures(data_dir: Path) -> dict[str, str]:
 
 def failure_stamps(data_dir: Path) -> dict[str, object]:
     """path → failed_at: changes only when photofind read the file again."""
-    from photofind.core.catalog import Catalog
+    from photofind.core.store.catalog import Catalog
 
     catalog = Catalog.open_for_reading(Path(data_dir) / "catalog.db")
     try:
@@ -81,8 +81,8 @@ def check_data_dir(data_dir: Path) -> dict:
     """The catalog passes SQLite's integrity check, and the vector index a reader opens holds
     exactly the catalog's photos with the catalog's vectors; the saved index file, when
     the catalog names one, matches its checksum. Returns {"photos": n, "paths": set}."""
-    from photofind.core.catalog import Catalog, decode_vector
-    from photofind.core.vectorindex import VectorIndex, checksum, read_state
+    from photofind.core.store.catalog import Catalog, decode_vector
+    from photofind.core.store.vectorindex import VectorIndex, checksum, read_state
 
     data_dir = Path(data_dir)
     catalog = Catalog.open_for_reading(data_dir / "catalog.db")

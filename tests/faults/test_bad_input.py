@@ -20,7 +20,7 @@ from faultkit_input import (
 )
 from imagezoo import make_library, picture, save
 
-from photofind.core import scanner
+from photofind.core.ingest import scanner
 
 
 def _vanish_after_listing(monkeypatch, names: set[str]) -> list[str]:

@@ -24,10 +24,10 @@ import pytest
 from conftest import outside_copy, run_photofind
 from faultkit_crash import prepared_models, seed_models, small_jpeg, write_atomically
 
-from photofind.core.catalog import Catalog
-from photofind.core.datadir import DataDir
-from photofind.core.library import Searcher
-from photofind.core.vectorindex import STATE_KEY, checksum, new_usearch
+from photofind.core.search.searcher import Searcher
+from photofind.core.store.catalog import Catalog
+from photofind.core.store.datadir import DataDir
+from photofind.core.store.vectorindex import STATE_KEY, checksum, new_usearch
 
 PHOTOS = 12
 
@@ -35,8 +35,8 @@ PHOTOS = 12
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tiny_model) -> tuple[Path, Path]:
     """A library of real photos and a data directory that indexed it (made once)."""
-    from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.model.specs import ModelSpec
 
     base = tmp_path_factory.mktemp("corrupt")
     root, data = base / "Pictures", base / "data"
@@ -301,8 +301,8 @@ def test_damaged_catalog_names_the_pre_upgrade_backup(cli, indexed, data_dir):
 def test_other_database_errors_are_not_called_damage(tmp_path):
     """A catalog that cannot be opened for another reason (here: a folder in its place) is
     not called damaged, and no copy is made."""
-    from photofind.core.catalog import is_corrupt
     from photofind.core.errors import CatalogCorrupt, PhotofindError
+    from photofind.core.store.catalog import is_corrupt
 
     (tmp_path / "catalog.db").mkdir()
     with pytest.raises(PhotofindError) as raised:

@@ -40,8 +40,8 @@ from faultkit_crash import (
     write_atomically,
 )
 
-from photofind.core.embedder import ModelSpec
-from photofind.core.lock import is_held
+from photofind.core.model.specs import ModelSpec
+from photofind.core.store.lock import is_held
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kill -9 and fork are POSIX")
 

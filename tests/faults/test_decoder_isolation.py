@@ -1,6 +1,6 @@
 """A file that crashes or hangs the image decoder costs that file, never photofind.
 
-Decoding runs in worker processes (photofind/core/decodepool.py). To have a decoder that
+Decoding runs in worker processes (photofind/core/ingest/decodepool.py). To have a decoder that
 really dies, the test-only variable PHOTOFIND_TEST_DECODER_FAULTS=1 makes a worker abort
 (SIGABRT, as a segfaulting libjpeg would kill it) on files named `*__crash__*` and sleep
 for ever on `*__hang__*`. The files themselves are ordinary JPEGs.
@@ -71,8 +71,8 @@ def test_crash_and_hang_fail_alone_and_are_not_retried(cli, tmp_path, tiny_model
 def test_watch_keeps_going_past_a_crashing_file(tmp_path, tiny_model, data_dir, monkeypatch):
     from watching import wait_for
 
-    from photofind.core.datadir import DataDir
-    from photofind.core.worker import LibraryWorker
+    from photofind.core.ingest.worker import LibraryWorker
+    from photofind.core.store.datadir import DataDir
 
     monkeypatch.setenv("PHOTOFIND_TEST_DECODER_FAULTS", "1")
     root = tmp_path / "Pictures"
@@ -101,8 +101,8 @@ def test_watch_keeps_going_past_a_crashing_file(tmp_path, tiny_model, data_dir, 
 
 
 def test_decoder_processes_never_load_torch(tmp_path):
-    """The workers are small: Pillow and photofind.core.decode, no torch, no model."""
-    from photofind.core.decodepool import DecoderPool
+    """The workers are small: Pillow and photofind.core.media.decode, no torch, no model."""
+    from photofind.core.ingest.decodepool import DecoderPool
 
     pool = DecoderPool(timeout_s=60)
     try:
@@ -124,9 +124,9 @@ def test_stopping_while_a_file_hangs_is_prompt_and_records_nothing(tmp_path, tin
     failed (it was never given its chance)."""
     import threading
 
-    from photofind.core.datadir import DataDir
-    from photofind.core.embedder import ModelSpec
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
+    from photofind.core.model.specs import ModelSpec
+    from photofind.core.store.datadir import DataDir
 
     monkeypatch.setenv("PHOTOFIND_TEST_DECODER_FAULTS", "1")
     root = tmp_path / "Pictures"

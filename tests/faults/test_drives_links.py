@@ -10,7 +10,7 @@ from conftest import outside_copy
 from faultkit_input import TORCH, check_data_dir, failures
 from imagezoo import make_library, picture, save
 
-from photofind.core import scanner
+from photofind.core.ingest import scanner
 
 
 def _after_listing(monkeypatch, name: str, action) -> list[str]:

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from imagezoo import jpeg_with_orientation, picture
 from PIL import Image
 
-from photofind.core.decode import MAX_PIXELS, decode_for_model
 from photofind.core.errors import NotAnImage
+from photofind.core.media.decode import MAX_PIXELS, decode_for_model
 
 EXAMPLES = int(os.environ.get("PHOTOFIND_FUZZ_EXAMPLES", "300"))
 POOL_EXAMPLES = max(10, EXAMPLES // 8)
@@ -140,7 +140,8 @@ def _alarm(_signum, _frame):
 
 @pytest.fixture(scope="module")
 def embedder(tiny_model):
-    from photofind.core.embedder import Embedder, ModelSpec
+    from photofind.core.model.embedder import Embedder
+    from photofind.core.model.specs import ModelSpec
 
     return Embedder(ModelSpec.parse(tiny_model), device="cpu", backend="torch")
 
@@ -199,7 +200,7 @@ def test_fuzz_decode_and_embed(embedder, tmp_path_factory):
 def test_fuzz_through_decoder_processes(embedder, tmp_path_factory):
     """The same inputs through the worker processes the indexer uses: every answer is an
     image or a NotAnImage; the pool survives all of them."""
-    from photofind.core.decodepool import DecoderPool
+    from photofind.core.ingest.decodepool import DecoderPool
 
     seeds = _seeds(tmp_path_factory.mktemp("seeds"))
     pool = DecoderPool(timeout_s=SECONDS_PER_INPUT)

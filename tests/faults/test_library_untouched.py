@@ -15,8 +15,8 @@ from faultkit_input import TORCH, check_data_dir, read_only_bind, tree_state
 from imagezoo import make_bad_files, make_library, picture, save
 from watching import wait_for
 
-from photofind.core.datadir import DataDir
-from photofind.core.worker import LibraryWorker
+from photofind.core.ingest.worker import LibraryWorker
+from photofind.core.store.datadir import DataDir
 
 
 def _chmod_read_only(root) -> None:

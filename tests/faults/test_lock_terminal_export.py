@@ -133,7 +133,7 @@ def test_the_model_exporter_dies_with_its_parent(tmp_path, tiny_model, record_pr
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         exporter = wait_for(lambda: next((p for p, cmd in _children(index.pid)
-                                          if "photofind.core.export" in cmd), None)
+                                          if "photofind.core.model.export" in cmd), None)
                             or index.poll() is not None, timeout=180,
                             what="the exporter to start")
         assert exporter is not True, "index ended without exporting"

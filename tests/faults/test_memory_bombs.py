@@ -26,9 +26,9 @@ from faultkit_input import index_json, one_line_error, photofind
 from imagezoo import make_library
 from PIL import Image
 
-from photofind.core.datadir import DataDir
 from photofind.core.errors import NotAnImage, PhotofindError
-from photofind.core.library import Searcher
+from photofind.core.search.searcher import Searcher
+from photofind.core.store.datadir import DataDir
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="RLIMIT_DATA and /proc are Linux's")
@@ -139,8 +139,8 @@ def test_limit_is_clamped_or_refused_in_one_line(library, record_property):
             assert len(json.loads(done.stdout)["results"]) == photos
 
     # the library's own API (the GUI's searcher) clamps too
-    code = ("import sys, json; from photofind.core.datadir import DataDir; "
-            "from photofind.core.library import Searcher; "
+    code = ("import sys, json; from photofind.core.store.datadir import DataDir; "
+            "from photofind.core.search.searcher import Searcher; "
             "from pathlib import Path; s = Searcher(DataDir(Path(sys.argv[1])), device='cpu'); "
             "print(len(s.search_text('red', 10**12)))")
     child = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True,
@@ -158,7 +158,7 @@ def _sparse(path: Path, size: int, head: bytes = b"") -> Path:
 
 READ = """
 import sys, time
-from photofind.core.decode import read_file
+from photofind.core.media.decode import read_file
 from photofind.core.errors import NotAnImage
 def rchar():
     return int(next(l for l in open('/proc/self/io') if l.startswith('rchar')).split()[1])
@@ -209,7 +209,7 @@ def test_an_image_claiming_more_pixels_than_memory_allows_is_refused(library, tm
     assert "too large to decode safely" in reasons.get(str(bomb), ""), report
     assert time.monotonic() - started < 120
 
-    from photofind.core.decodepool import DecoderPool
+    from photofind.core.ingest.decodepool import DecoderPool
 
     pool = DecoderPool()
     try:

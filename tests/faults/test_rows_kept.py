@@ -34,8 +34,8 @@ from faultkit_input import TORCH, check_data_dir, index_json, photofind
 from imagezoo import make_library, picture, save
 from watching import Library, wait_for
 
-from photofind.core.datadir import DataDir
-from photofind.core.worker import LibraryWorker
+from photofind.core.ingest.worker import LibraryWorker
+from photofind.core.store.datadir import DataDir
 
 
 def _photos(folder: Path, count: int, seed: int) -> set[str]:

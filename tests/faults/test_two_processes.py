@@ -23,10 +23,11 @@ from conftest import run_photofind
 from faultkit_crash import prepared_models, seed_models, small_jpeg, write_atomically
 from watching import index_library
 
-from photofind.core.catalog import Catalog
-from photofind.core.datadir import DataDir
-from photofind.core.library import Searcher, status
-from photofind.core.vectorindex import VectorIndex
+from photofind.core.search.searcher import Searcher
+from photofind.core.search.status import status
+from photofind.core.store.catalog import Catalog
+from photofind.core.store.datadir import DataDir
+from photofind.core.store.vectorindex import VectorIndex
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX processes")
 

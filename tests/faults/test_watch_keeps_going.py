@@ -28,8 +28,8 @@ from faultkit_input import check_data_dir, fill, photofind
 from imagezoo import make_library, picture, save
 from watching import Library, index_library, wait_for
 
-from photofind.core.datadir import DataDir
-from photofind.core.worker import LibraryWorker
+from photofind.core.ingest.worker import LibraryWorker
+from photofind.core.store.datadir import DataDir
 
 
 class Watched:

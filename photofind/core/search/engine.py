@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photofind.core.catalog import PHOTO_COLUMNS, Photo
-from photofind.core.decode import open_image
 from photofind.core.errors import NotAnImage, PhotofindError
+from photofind.core.media.decode import open_image
 from photofind.core.search import filters, relevance
 from photofind.core.search.query import Query, QueryError
+from photofind.core.store.catalog import PHOTO_COLUMNS, Photo
 
 EXACT_FILTERED = 20_000  # filters keeping at most this many photos: exact scan
 MAX_LIMIT = 100_000  # results one query returns at most
@@ -68,7 +68,7 @@ def type_name(fmt: str | None) -> str | None:
 
 
 class Engine:
-    """Runs queries for one `Searcher` (see library.py), keeping what is costly to
+    """Runs queries for one `Searcher` (see searcher.py), keeping what is costly to
     compute once: the background phrases' vectors, the library sample, folder names."""
 
     def __init__(self, searcher) -> None:
@@ -310,7 +310,7 @@ def embed_texts(searcher, phrases: Sequence[str]) -> np.ndarray:
 
 
 def background_folder(data_dir, model_id: str) -> Path:
-    from photofind.core import onnxrt
+    from photofind.core.model import onnxrt
 
     return onnxrt.folder(data_dir.models, model_id)
 
@@ -331,7 +331,7 @@ def prepare_background(data_dir, spec, embedder=None) -> None:
     (no torch) where there is one, else `embedder`; a failure only costs the cache."""
     import logging
 
-    from photofind.core.textquery import TextEncoder
+    from photofind.core.model.textencoder import TextEncoder
 
     phrases = relevance.phrase_list(spec.local_dir)
     model_id = spec.model_id()

@@ -7,8 +7,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from photofind.core.catalog import Catalog, is_within
 from photofind.core.search.query import Query, QueryError
+from photofind.core.store.catalog import Catalog, is_within
 
 SQUARE_TOLERANCE = 0.02  # |width - height| within 2% of the longer side is square
 _SEPARATORS = "/\\"

@@ -4,7 +4,7 @@ Importing torch and open_clip takes ~7 s on a two-core laptop, far more than the
 budget of a `photofind search`. When a library's model is loaded for indexing (torch is
 there anyway), its text tower is exported once to ONNX (fp32) next to a small
 `text.json` (context length, dimension, tokenizer), in the data directory's model cache.
-A searcher then needs only onnxruntime, numpy and the BPE tokenizer of tokens.py.
+A searcher then needs only onnxruntime, numpy and the BPE tokenizer of tokenizer.py.
 
 Only models with CLIP's own tokenizer (open_clip's `SimpleTokenizer`, default cleaning)
 qualify; others (SigLIP, Hugging Face tokenizers) keep the torch path.
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photofind.core import onnxrt
+from photofind.core.model import onnxrt
+from photofind.core.model.exportrun import run_export
 
 META = "text.json"
 PROBES = ["a dog on the beach at sunset", "kids on a red sled", "birthday cake with candles",
@@ -47,10 +48,9 @@ def export(embedder, cache_dir: Path) -> bool:
         return False  # its export (which tried the text tower too) is done
     if not onnxrt.can_export() or not qualifies(embedder.tokenizer):
         return False
-    from photofind.core.embedder import run_export
-
     try:
-        run_export(embedder.spec, cache_dir, "fp32")
+        run_export(embedder.spec, cache_dir, "fp32",
+                   here=lambda: embedder.export_in_process(embedder.spec, cache_dir, "fp32"))
     except Exception as exc:  # searches then use torch; nothing is lost
         logging.getLogger(__name__).warning("could not export the text tower: %s", exc)
     return exported(cache_dir, embedder.model_id)
@@ -87,7 +87,7 @@ class TextEncoder:
     """The exported text tower of one model: `embed(text)` → L2-normalised float32."""
 
     def __init__(self, folder: Path, threads: int | None = None) -> None:
-        from photofind.core.tokens import Tokenizer
+        from photofind.core.model.tokenizer import Tokenizer
 
         meta = json.loads((folder / META).read_text())
         self.dim = int(meta["dim"])
@@ -99,7 +99,7 @@ class TextEncoder:
     def cached(cls, cache_dir: Path, model_id: str, threads: int | None = None
                ) -> TextEncoder | None:
         """The model's exported text tower, or None when there is none (or it can't run)."""
-        from photofind.core.tokens import bpe_file
+        from photofind.core.model.tokenizer import bpe_file
 
         folder = onnxrt.folder(cache_dir, model_id)
         if not (folder / META).is_file() or not onnxrt.available() or bpe_file() is None:

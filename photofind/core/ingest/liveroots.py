@@ -11,10 +11,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from photofind.core import mounts
-from photofind.core.catalog import Catalog, is_within
-from photofind.core.mounts import root_online
-from photofind.core.watcher import DirtyScopes, Trouble, Watcher, needs_polling
+from photofind.core.ingest.watcher import DirtyScopes, Trouble, Watcher, needs_polling
+from photofind.core.store import mounts
+from photofind.core.store.catalog import Catalog, is_within
+from photofind.core.store.mounts import root_online
 
 
 @dataclass

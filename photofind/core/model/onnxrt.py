@@ -8,7 +8,7 @@ the files are written to a temporary name and renamed, so concurrent processes n
 half-written model. Torch stays the reference (and the GPU path).
 
 The text tower is exported too, so a search can embed its query without importing torch
-or open_clip (see `textquery.py`).
+or open_clip (see `textencoder.py`).
 """
 
 from __future__ import annotations

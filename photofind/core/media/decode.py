@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from photofind.core import filecheck
 from photofind.core.errors import NotAnImage, one_line
-from photofind.core.filecheck import PERMISSION_DENIED  # noqa: F401  (kept here for callers)
+from photofind.core.media import filecheck
+from photofind.core.media.filecheck import PERMISSION_DENIED  # noqa: F401  (kept here for callers)
 
 try:
     import pillow_heif

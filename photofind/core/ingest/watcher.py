@@ -37,8 +37,8 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
-from photofind.core.catalog import is_within
-from photofind.core.scanner import is_candidate
+from photofind.core.ingest.scanner import is_candidate
+from photofind.core.store.catalog import is_within
 
 # What can change a photo or a folder of photos. Opening and reading (photofind's own
 # reads included) and folder "modified" events (any change inside) are left out.

@@ -14,8 +14,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from photofind.core.catalog import is_within
-from photofind.core.decode import EXTENSIONS
+from photofind.core.media.decode import EXTENSIONS
+from photofind.core.store.catalog import is_within
 
 
 @dataclass(frozen=True)

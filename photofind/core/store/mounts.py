@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 
-from photofind.core.catalog import Catalog, _subtree_bounds, is_within
+from photofind.core.store.catalog import Catalog, _subtree_bounds, is_within
 
 MOUNTS_KEY = "mount_points"
 

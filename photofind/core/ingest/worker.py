@@ -43,13 +43,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from photofind.core.catalog import is_within
-from photofind.core.datadir import DataDir
 from photofind.core.errors import PhotofindError
-from photofind.core.indexer import Indexer, IndexReport, Progress
-from photofind.core.liveroots import LiveRoots, RootState
-from photofind.core.watcher import DirtyScopes
-from photofind.core.writetrouble import TroubleReporter, open_writer_waiting, write_problem
+from photofind.core.ingest.indexer import Indexer, IndexReport, Progress
+from photofind.core.ingest.liveroots import LiveRoots, RootState
+from photofind.core.ingest.watcher import DirtyScopes
+from photofind.core.ingest.writetrouble import TroubleReporter, open_writer_waiting, write_problem
+from photofind.core.store.catalog import is_within
+from photofind.core.store.datadir import DataDir
 
 
 @dataclass

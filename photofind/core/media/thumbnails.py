@@ -2,7 +2,7 @@
 
 A thumbnail is keyed by the photo's path, byte size and mtime (one `stat`, no read), and
 by its size bucket, so an edited photo gets a new thumbnail and an unchanged one is never
-decoded twice. Thumbnails are made with `photofind.core.decode` (EXIF orientation, JPEG
+decoded twice. Thumbnails are made with `photofind.core.media.decode` (EXIF orientation, JPEG
 draft decoding, pixel limit) and written atomically (temp file → `os.replace`), so a
 reader never sees half a file and two makers of the same thumbnail cannot corrupt it.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from photofind.core.datadir import make_private_dir
-from photofind.core.decode import decode, read_file
+from photofind.core.media.decode import decode, read_file
+from photofind.core.store.datadir import make_private_dir
 
 BUCKETS = (128, 256, 512)  # longest side in pixels; a request is served by the next one up
 QUALITY = 85

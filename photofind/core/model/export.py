@@ -1,4 +1,5 @@
-"""Exporting a model's towers to ONNX, run as `python -m photofind.core.export SPEC DIR PRECISION`.
+"""Exporting a model's towers to ONNX, run as
+`python -m photofind.core.model.export SPEC DIR PRECISION`.
 
 A child process of its own because torch's TorchScript exporter hangs (in libstdc++'s
 locale code) in a process that imported usearch before torch, as every photofind process
@@ -22,16 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-PARENT_ENV = "PHOTOFIND_EXPORT_PARENT"
-
-
-def export_here(spec, cache_dir: Path, precision: str) -> None:
-    from photofind.core import textquery
-    from photofind.core.embedder import Embedder, export_image_tower_here
-
-    embedder = Embedder(spec, "cpu", cache_dir, backend="torch")
-    export_image_tower_here(embedder, cache_dir, precision)
-    textquery.export_here(embedder, cache_dir)
+from photofind.core.model.exportrun import PARENT_ENV
 
 
 def follow_parent() -> bool:
@@ -71,7 +63,8 @@ def main(argv: list[str]) -> int:
         return 1
     import torch  # noqa: F401  # before anything that may load usearch
 
-    from photofind.core.embedder import ModelSpec
+    from photofind.core.model.embedder import export_here
+    from photofind.core.model.specs import ModelSpec
 
     spec_json, cache_dir, precision = argv
     remove_dead_parts(Path(cache_dir) / "onnx")

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - a declared dependency
     pass
 from usearch.index import Index  # noqa: E402
 
-from photofind.core.catalog import Catalog
+from photofind.core.store.catalog import Catalog
 
 STATE_KEY = "index_state"
 Notify = Callable[[str], None]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from photofind.core.datadir import DataDir
 from photofind.core.errors import DiskFull, disk_full, is_disk_full
+from photofind.core.store.datadir import DataDir
 
 
 def write_problem(exc: BaseException, data_dir: DataDir) -> str | None:
@@ -52,7 +52,7 @@ def open_writer_waiting(data_dir: DataDir, load: Callable, stop: threading.Event
     """A `Writer` for `photofind watch` with the library's model loaded by `load(writer)`.
     While the data disk is full or read-only (or the catalog locked), says why once and
     tries again every `retry_s`; None when `stop` is set meanwhile."""
-    from photofind.core.library import Writer
+    from photofind.core.ingest.writer import Writer
 
     said = ""
     while True:

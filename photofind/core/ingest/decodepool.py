@@ -45,9 +45,15 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from photofind.core.decode import Decoded, content_hash, decode_for_model, read_file, unexpected
 from photofind.core.errors import NotAnImage
-from photofind.core.filecheck import limit_memory
+from photofind.core.media.decode import (
+    Decoded,
+    content_hash,
+    decode_for_model,
+    read_file,
+    unexpected,
+)
+from photofind.core.media.filecheck import limit_memory
 
 DEFAULT_TIMEOUT_S = 60.0
 FAULTS_ENV = "PHOTOFIND_TEST_DECODER_FAULTS"
