@@ -19,6 +19,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -236,18 +237,58 @@ class Batches:
         return chosen, texts
 
 
+VOCABULARY = {*sc.COLOURS, *sc.SHAPES, *sc.SIZES, *(f"{s}s" for s in sc.SHAPES), "background",
+              "photo", "picture", "image"}  # the last three are true of every photo
+GENERAL_PHRASES = Path(__file__).resolve().parents[1] / "resources" / "phrases" / "general.txt"
+
+
+def unrelated_phrases() -> list[str]:
+    """photofind's general background phrases ("a dog", "a beach at sunset" ...) that use
+    no word of the demo's vocabulary (nor "photo", true of every one): texts true of no
+    demo scene."""
+    lines = GENERAL_PHRASES.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")
+            and not VOCABULARY & set(line.lower().split())]
+
+
+def gibberish(rng: random.Random) -> str:
+    """A random string of one or two made-up words ("qzt", "ploren vak")."""
+    return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz")
+                            for _ in range(rng.randint(2, 8)))
+                    for _ in range(rng.randint(1, 2)))
+
+
 def prompts(rng: random.Random, batch_scenes: list[sc.Scene], extra: int,
-            sizes_of_two: bool = False) -> tuple[list[str], torch.Tensor]:
+            sizes_of_two: bool = False, backgrounds: bool = False,
+            nothing: Sequence[str] = ()) -> tuple[list[str], torch.Tensor]:
     """Texts to score every photo of a batch against, and whether each is true of each
-    photo (photos x texts): the 32 "COLOUR SHAPE" queries, plus ``extra`` texts drawn
-    for photos of the batch (with backgrounds, sizes, two shapes ...)."""
-    texts = {f"{c} {s}": (((c, s, None),), None) for c, s in COLOUR_SHAPES}
+    photo (photos x texts): the 32 "COLOUR SHAPE" queries, with ``backgrounds`` the 224
+    "COLOUR SHAPE on BACKGROUND" ones, plus ``extra`` texts drawn for photos of the batch
+    (any form: sizes, two shapes, sentences ...), plus ``nothing``: texts true of no
+    photo (gibberish, things the scenes never show)."""
+    held = labels(batch_scenes)
+    texts = [f"{c} {s}" for c, s in COLOUR_SHAPES]
+    truth = [held[:, :32]]
+    if backgrounds:
+        for j, (c, s) in enumerate(COLOUR_SHAPES):
+            for b, bg in enumerate(sc.COLOURS):
+                if bg != c:
+                    texts.append(f"{c} {s} on {bg}")
+                    truth.append(held[:, j:j + 1] * held[:, 96 + b:97 + b])
+    seen = set(texts)
+    drawn = []
     for scene in rng.sample(batch_scenes, min(extra, len(batch_scenes))):
         text, pred = sample_text(rng, scene, sizes_of_two=sizes_of_two)
-        texts.setdefault(text, pred)
-    truth = torch.tensor([[holds(pred, scene) for pred in texts.values()]
-                          for scene in batch_scenes], dtype=torch.float32)
-    return list(texts), truth
+        if text not in seen:
+            seen.add(text)
+            drawn.append((text, pred))
+    texts += [t for t, _ in drawn]
+    truth.append(torch.tensor([[float(holds(pred, scene)) for _, pred in drawn]
+                               for scene in batch_scenes]).reshape(len(batch_scenes), -1))
+    nothing = [t for t in dict.fromkeys(nothing) if t not in seen]
+    texts += nothing
+    truth.append(torch.zeros(len(batch_scenes), len(nothing)))
+    return texts, torch.cat(truth, dim=1)
 
 
 # ------------------------------------------------------------------------ evaluation

@@ -68,14 +68,14 @@ import demo_training as dt  # noqa: E402
 CONTEXT_LENGTH = 32
 
 
-def model_cfg(image_size: int) -> dict:
+def model_cfg(image_size: int, proj: str = "linear") -> dict:
     # The image tower is a small CNN (timm's 4-stage "test_resnet", 0.4M parameters,
     # through open_clip's timm adapter) with global max pooling: a ViT of this size did
     # not learn shape at all in the time budget (see docs/decisions.md).
     return {
         "embed_dim": 128,
         "vision_cfg": {"timm_model_name": "test_resnet", "timm_model_pretrained": False,
-                       "timm_pool": "max", "timm_proj": "linear", "image_size": image_size},
+                       "timm_pool": "max", "timm_proj": proj, "image_size": image_size},
         "text_cfg": {"context_length": CONTEXT_LENGTH, "vocab_size": 49408, "width": 128,
                      "heads": 4, "layers": 3, "mlp_ratio": 4.0},
     }
@@ -159,17 +159,21 @@ def train(args) -> None:
     t_data = time.time() - t_start
     dt.log(f"data ready in {t_data:.0f}s: images {tuple(train_images.shape)}")
 
-    model = open_clip.CLIP(**model_cfg(size))
+    cfg = model_cfg(size, args.proj)
+    model = open_clip.CLIP(**cfg)
     if args.init:  # go on from a saved model (its image size may differ: a CNN does not care)
         state = load_file(str(Path(args.init) / "open_clip_model.safetensors"))
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-        dt.log(f"initialised from {args.init}")
+        own = model.state_dict()
+        fits = {k: v.float() for k, v in state.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(fits, strict=False)
+        dt.log(f"initialised from {args.init}; new: {sorted(set(own) - set(fits)) or 'nothing'}")
     model.train()
-    probe = torch.nn.Linear(model_cfg(size)["embed_dim"], train_labels.shape[1])
+    probe = torch.nn.Linear(cfg["embed_dim"], train_labels.shape[1])
     # scale and bias of the prompt loss's sigmoid (as SigLIP's), thrown away after training
     probe.register_parameter("prompt_scale", torch.nn.Parameter(torch.tensor(math.log(10.0))))
     probe.register_parameter("prompt_bias", torch.nn.Parameter(torch.tensor(-5.0)))
     prompt_rng = random.Random(args.seed + 1)
+    unrelated = dt.unrelated_phrases() if args.prompt_nothing else []
     loss_fn = open_clip.loss.ClipLoss()
 
     def no_decay(name, p):
@@ -208,7 +212,10 @@ def train(args) -> None:
             if args.supcon else clip * 0.0
         if args.prompt:
             ptexts, truth = dt.prompts(prompt_rng, [train_scenes[i] for i in chosen],
-                                       args.prompt_extra, args.sizes_of_two)
+                                       args.prompt_extra, args.sizes_of_two,
+                                       args.prompt_backgrounds,
+                                       [dt.gibberish(prompt_rng) for _ in range(args.prompt_nothing)]
+                                       + prompt_rng.sample(unrelated, args.prompt_nothing))
             logits = img_f @ encode_text(model, tokenize(ptexts)).T
             logits = logits * probe.prompt_scale.exp() + probe.prompt_bias
             prm = F.binary_cross_entropy_with_logits(logits, truth) * truth.shape[1]
@@ -241,7 +248,7 @@ def train(args) -> None:
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / "open_clip_model.safetensors"))
     (out / "open_clip_config.json").write_text(json.dumps(
-        {"model_cfg": model_cfg(size), "preprocess_cfg": preprocess_cfg(size)}, indent=2) + "\n")
+        {"model_cfg": cfg, "preprocess_cfg": preprocess_cfg(size)}, indent=2) + "\n")
     dt.log(f"saved {out} ({sum(p.stat().st_size for p in out.glob('open_clip_*')) / 1e6:.1f} MB)")
 
     # validation with the saved (float16) weights, loaded the way the app loads them
@@ -262,6 +269,8 @@ def main() -> None:
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--image-size", type=int, default=64, help="the image tower's input (px)")
+    ap.add_argument("--proj", default="linear", choices=["linear", "mlp"],
+                    help="the image tower's head after pooling: linear, or a 2-layer MLP")
     ap.add_argument("--hard", type=float, default=0.0,
                     help="share of each batch taken as hard negatives")
     ap.add_argument("--sizes-of-two", action="store_true",
@@ -273,6 +282,11 @@ def main() -> None:
                     help="weight of the prompt loss (every photo against the 32 colour+shape "
                          "queries and --prompt-extra other texts, sigmoid)")
     ap.add_argument("--prompt-extra", type=int, default=32)
+    ap.add_argument("--prompt-nothing", type=int, default=0,
+                    help="the prompt loss also scores N gibberish strings and N of photofind's "
+                         "general phrases that share no word with the scenes, true of no photo")
+    ap.add_argument("--prompt-backgrounds", action="store_true",
+                    help="the prompt loss also scores the 224 'COLOUR SHAPE on BACKGROUND' texts")
     ap.add_argument("--supcon-temp", type=float, default=0.1)
     ap.add_argument("--init", metavar="MODEL_DIR", help="start from this saved model's weights")
     ap.add_argument("--train-scenes", type=int, default=20000)

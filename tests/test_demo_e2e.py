@@ -86,6 +86,57 @@ def test_good_matches_are_right_and_nonsense_has_none(demo_data, capsys):
     assert len(marked) == 5 and not any(r["good"] for r in marked)
 
 
+def top_precision(capsys, demo_data, relevant: set[str], *query: str) -> float:
+    """Of the first k = min(10, len(relevant)) results, the share that is right: what a
+    person sees at the top of the grid."""
+    k = min(10, len(relevant))
+    top = run_json(capsys, demo_data, *query, "--limit", str(k))["results"]
+    return sum(r["path"] in relevant for r in top) / k
+
+
+def test_right_photos_come_first_for_every_colour_shape_query(demo_data, capsys):
+    """Issue 19, as a new user tries the demo: for each of the 32 "COLOUR SHAPE" queries
+    (9–19 right photos each in the 300), the top min(10, right) results are right 0.92 of
+    the time on average and 0.7 for the worst query; for "COLOUR SHAPE on BACKGROUND"
+    (1–5 right photos), 0.85 on average."""
+    library = sorted((demo_data / "demo-library").rglob("*.jpg"))
+    scenes = {str(p): scene_of(str(p)) for p in library}
+    plain, on_background = {}, {}
+    for colour in COLOURS:
+        for shape in SHAPES:
+            right = {p for p, s in scenes.items() if scene_matches(s, colour, shape)}
+            plain[f"{colour} {shape}"] = top_precision(capsys, demo_data, right, "search",
+                                                       f"{colour} {shape}")
+            for bg in COLOURS:
+                right = {p for p, s in scenes.items() if scene_matches(s, colour, shape, bg)}
+                if right:
+                    query = f"{colour} {shape} on {bg}"
+                    on_background[query] = top_precision(capsys, demo_data, right, "search", query)
+    mean = sum(plain.values()) / len(plain)
+    worst = min(plain, key=plain.get)
+    assert mean >= 0.92 and plain[worst] >= 0.7, (mean, worst, plain[worst])
+    mean_bg = sum(on_background.values()) / len(on_background)
+    assert mean_bg >= 0.85, (mean_bg, sorted(on_background.items(), key=lambda kv: kv[1])[:5])
+
+
+def test_similar_finds_photos_of_the_same_coloured_shape(demo_data, capsys, tmp_path):
+    """Issue 19: `similar` with 16 fresh photos of one shape each: of the first
+    min(10, right) results, 0.85 on average hold a shape of the query's colour and kind."""
+    scenes = {str(p): scene_of(str(p)) for p in (demo_data / "demo-library").rglob("*.jpg")}
+    precisions, i = [], 0
+    while len(precisions) < 16:
+        scene = make_scene(i, "val")
+        i += 1
+        if len(scene.shapes) != 1:
+            continue
+        colour, shape, _ = scene.shapes[0]
+        query = tmp_path / f"{scene.filename_stem}.jpg"
+        query.write_bytes(jpeg_bytes(render(scene)))
+        right = {p for p, s in scenes.items() if scene_matches(s, colour, shape)}
+        precisions.append(top_precision(capsys, demo_data, right, "similar", str(query)))
+    assert sum(precisions) / len(precisions) >= 0.85, precisions
+
+
 def test_red_circle_finds_red_circles(demo_data, capsys):
     results = run_json(capsys, demo_data, "search", "red circle", "--limit", "5")["results"]
     assert len(results) == 5
