@@ -19,7 +19,7 @@ from PySide6.QtGui import QDesktopServices  # noqa: E402
 
 from photofind.demo import parse_stem, scene_matches, write_library  # noqa: E402
 from photofind.gui import search_controller  # noqa: E402
-from photofind.gui.results_sections import Divider, Header  # noqa: E402
+from photofind.gui.results_sections import Divider, Header, Item  # noqa: E402
 
 COUNT = 300
 
@@ -85,6 +85,11 @@ def test_the_empty_box_is_a_timeline_by_month_loading_pages_as_one_scrolls(
     for row in range(window.model.rowCount()):  # each header starts a row of the grid
         if isinstance(window.model.entry(row), Header):
             assert row % window.model.columns == 0
+            # ... as a title cell beside its month's first photo, not a blank band above it
+            beside = window.model.index(row + 1, 0)
+            assert isinstance(window.model.entry(row + 1), Item)
+            header_rect = window.view.visualRect(window.model.index(row, 0))
+            assert window.view.visualRect(beside).top() == header_rect.top()
 
 
 def test_a_malformed_filter_is_one_line_in_the_window(qtbot, window):

@@ -1,8 +1,8 @@
 """Paints one result cell: the thumbnail, fitted and sharp at the screen's pixel ratio,
 and the file name underneath (two lines at most); selection and hover in the palette's
 highlight colour. A photo on a drive that is offline is drawn faded, marked "offline".
-Date headers and the "Show N weaker matches" divider take a whole row of cells; each cell
-of that row paints its slice of it (results_sections.py)."""
+A date header is a title cell before its month's photos; the "Show N weaker matches"
+divider takes a whole row of cells, each painting its slice of it (results_sections.py)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,10 @@ class ResultDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         entry = index.data(ENTRY_ROLE)
-        if isinstance(entry, (Header, Divider, Filler)):
+        if isinstance(entry, Header):
+            paint_title(painter, option, entry, self.box_height)
+            return
+        if isinstance(entry, (Divider, Filler)):
             full = entry.of if isinstance(entry, Filler) else entry
             if full is not None:
                 column = entry.column if isinstance(entry, Filler) else 0
@@ -119,9 +122,45 @@ class ResultDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-def paint_full_row(painter: QPainter, option: QStyleOptionViewItem, entry: Header | Divider,
+def paint_title(painter: QPainter, option: QStyleOptionViewItem, entry: Header,
+                box_height: int) -> None:
+    """A date header's cell: the month (or day) in large type where the thumbnail would be,
+    the year under it, on a faint panel, so each month's photos start with their name."""
+    palette = option.palette
+    active = QPalette.ColorGroup.Active  # headers are not selectable: not "disabled" grey
+    cell = option.rect.adjusted(2, 2, -2, -2)
+    box = QRect(cell.x() + PAD - 2, cell.y() + PAD - 2, cell.width() - 2 * PAD + 4, box_height)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    panel = QColor(palette.color(active, QPalette.ColorRole.Text))
+    panel.setAlpha(14)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(panel)
+    painter.drawRoundedRect(QRectF(box), 6, 6)
+    head, _, tail = entry.text.rpartition(" ")
+    if not head or not tail.isdigit():  # "No date", or a name without a year
+        head, tail = entry.text, ""
+    inner = box.adjusted(12, 10, -12, -10)
+    big = QFont(option.font)
+    big.setBold(True)
+    big.setPointSizeF(big.pointSizeF() * (1.6 if box.height() >= 90 else 1.15))
+    painter.setFont(big)
+    painter.setPen(palette.color(active, QPalette.ColorRole.Text))
+    flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+    used = painter.boundingRect(inner, flags, head)
+    painter.drawText(inner, flags, head)
+    if tail:
+        small = QFont(option.font)
+        small.setPointSizeF(small.pointSizeF() * 1.15)
+        painter.setFont(small)
+        painter.setPen(palette.color(active, QPalette.ColorRole.PlaceholderText))
+        painter.drawText(inner.adjusted(0, used.height() + 2, 0, 0), flags, tail)
+    painter.restore()
+
+
+def paint_full_row(painter: QPainter, option: QStyleOptionViewItem, entry: Divider,
                    column: int) -> None:
-    """Column `column`'s slice of a header or the divider spanning the row."""
+    """Column `column`'s slice of the divider spanning the row."""
     view = option.widget
     grid = view.gridSize().width() if view is not None else option.rect.width()
     columns = max(1, view.model().columns) if view is not None else 1
@@ -133,38 +172,28 @@ def paint_full_row(painter: QPainter, option: QStyleOptionViewItem, entry: Heade
     whole = QRect(0, rect.y(), width, rect.height())
     rect = QRect(left, rect.y(), right - left, rect.height())
     palette = option.palette
-    active = QPalette.ColorGroup.Active  # headers are not selectable: not "disabled" grey
+    active = QPalette.ColorGroup.Active  # the divider is not selectable: not "disabled" grey
     painter.save()
     painter.setClipRect(rect)
     font = QFont(option.font)
     metrics = QFontMetrics(font)
-    band = QRect(whole.x() + 12, whole.bottom() - metrics.height() * 2 - 6,
+    hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+    band = QRect(whole.x() + 12, whole.center().y() - metrics.height(),
                  whole.width() - 24, metrics.height() * 2)
-    if isinstance(entry, Header):
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        painter.setFont(font)
-        painter.setPen(palette.color(active, QPalette.ColorRole.Text))
-        painter.drawText(band, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                         entry.text)
-    else:
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        band = QRect(whole.x() + 12, whole.center().y() - metrics.height(),
-                     whole.width() - 24, metrics.height() * 2)
-        y = band.center().y()
-        text = (f"Hide the {entry.hidden} weaker matches ▴" if entry.expanded
-                else f"Show {entry.hidden} weaker match{'es' if entry.hidden != 1 else ''} ▾")
-        font.setBold(hovered)
-        painter.setFont(font)
-        width = QFontMetrics(font).horizontalAdvance(text) + 24
-        painter.setPen(palette.color(active, QPalette.ColorRole.Mid))
-        left = whole.center().x() - width // 2
-        painter.drawLine(whole.x() + 12, y, left, y)
-        painter.drawLine(left + width, y, whole.right() - 12, y)
-        painter.setPen(palette.color(active, QPalette.ColorRole.Link if hovered
-                                     else QPalette.ColorRole.Text))
-        painter.drawText(QRect(left, band.y(), width, band.height()),
-                         Qt.AlignmentFlag.AlignCenter, text)
+    y = band.center().y()
+    text = (f"Hide the {entry.hidden} weaker matches ▴" if entry.expanded
+            else f"Show {entry.hidden} weaker match{'es' if entry.hidden != 1 else ''} ▾")
+    font.setBold(hovered)
+    painter.setFont(font)
+    width = QFontMetrics(font).horizontalAdvance(text) + 24
+    painter.setPen(palette.color(active, QPalette.ColorRole.Mid))
+    left = whole.center().x() - width // 2
+    painter.drawLine(whole.x() + 12, y, left, y)
+    painter.drawLine(left + width, y, whole.right() - 12, y)
+    painter.setPen(palette.color(active, QPalette.ColorRole.Link if hovered
+                                 else QPalette.ColorRole.Text))
+    painter.drawText(QRect(left, band.y(), width, band.height()),
+                     Qt.AlignmentFlag.AlignCenter, text)
     painter.restore()
 
 

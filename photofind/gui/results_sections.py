@@ -2,9 +2,10 @@
 matches" divider, laid out on the grid's columns.
 
 The grid keeps uniform cells (a QListView in icon mode: only the visible cells are painted,
-so 100,000 photos scroll as smoothly as 40). A header or the divider takes a whole row:
-it starts in the first column (the row before it is padded with empty cells) and the rest
-of its row is filled with cells that paint their slice of it. Pure Python, no Qt: the
+so 100,000 photos scroll as smoothly as 40). A date header is a title cell that starts a
+row (the row before it is padded with empty cells), followed by its month's photos. The
+divider takes a whole row: the rest of its row is filled with cells that paint their
+slice of it. Pure Python, no Qt: the
 search worker's answers are turned into `Item`s on its thread, the rows on the GUI's.
 """
 
@@ -105,8 +106,10 @@ def entries(items: list[Item], *, dated: bool, per: str = "month",
 
 
 def lay_out(entries_: list[Entry], columns: int, start: int = 0) -> list[Entry | Filler]:
-    """The grid's rows: full-row entries start in column 0 and fill their row (`start`:
-    how many rows come before these, for appending to a grid)."""
+    """The grid's cells: a date header starts a row, as a title cell before the month's
+    photos (a row of its own would be a whole cell high: a blank band above each month);
+    the divider starts a row and fills it (`start`: how many cells come before these,
+    for appending to a grid)."""
     columns = max(1, columns)
     rows: list[Entry | Filler] = []
     for entry in entries_:
@@ -116,5 +119,6 @@ def lay_out(entries_: list[Entry], columns: int, start: int = 0) -> list[Entry |
         if columns > 1:
             rows.extend(Filler() for _ in range(-(start + len(rows)) % columns))
         rows.append(entry)
-        rows.extend(Filler(entry, c) for c in range(1, columns))
+        if isinstance(entry, Divider):
+            rows.extend(Filler(entry, c) for c in range(1, columns))
     return rows

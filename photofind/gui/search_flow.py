@@ -198,7 +198,8 @@ class SearchFlow:
             note = f"No good matches · the {len(items):,} closest photos · {ms}"
         else:
             weak = len(items) - answer["good"]
-            note = f"{answer['good']:,} good matches" + (
+            good = answer["good"]
+            note = f"{good:,} good match{'' if good == 1 else 'es'}" + (
                 f" · {weak:,} weaker" if weak else "") + f" · {ms}"
         if self.search.cut and self.search.text:
             used, total = self.search.cut
