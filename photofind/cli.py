@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from photofind import __version__
+from photofind.cli_duplicates import add_duplicates_parser, cmd_duplicates
 from photofind.cli_library import add_library_parser, cmd_library
 from photofind.cli_search import add_search_parsers, cmd_search, cmd_similar, positive
 from photofind.core.errors import PhotofindError
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remove", action="store_true", help="take it out of the menu again")
 
     add_library_parser(sub, common)
+    add_duplicates_parser(sub, common)
 
     p = sub.add_parser("status", parents=[common], help="what is indexed, and where")
     p.add_argument("--failed", action="store_true", help="list the files that could not be read")
@@ -363,4 +365,5 @@ COMMANDS = {
     "gui": cmd_gui,
     "install-desktop": cmd_install_desktop,
     "library": cmd_library,
+    "duplicates": cmd_duplicates,
 }

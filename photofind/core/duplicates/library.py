@@ -2,10 +2,11 @@
 review view run it: read-only on the catalog and the saved vector index.
 
 Fingerprints are made by the indexer from the decode it already does. A catalog indexed
-before they existed has none: the first pass makes them for the photos it needs (those
-in a candidate pair), each file read once by a decoder process; when no other photofind
-is writing (the writer lock is free) they are stored, so later passes read them. When
-the window or `watch` holds the lock they are used for this pass only.
+before they existed has none for its older photos: each pass makes the ones it needs
+(photos in a candidate pair: vectors at least `finder.MIN_COSINE` alike), each file read
+once by a decoder process, and checks the file still has the content the catalog knows.
+The pass never writes (only the indexer's write path does, core/ingest), so these are
+made again by the next pass; a photo that changes is fingerprinted by the indexer.
 """
 
 from __future__ import annotations
@@ -47,12 +48,9 @@ def find_in_library(data: DataDir, kinds: tuple[str, ...] = ("exact", "near"),
     finally:
         backfill.close()
         catalog.close()
-    if backfill.made:
-        stored = store_fingerprints(data, backfill.made)
-        if notify is not None:
-            notify(f"made the pixel fingerprints of {len(backfill.made)} photo(s) indexed before "
-                   + ("photofind had them; stored for next time" if stored else
-                      "photofind had them (another photofind is writing: not stored)"))
+    if backfill.made and notify is not None:
+        notify(f"read {len(backfill.made)} photo(s) indexed before photofind kept pixel "
+               "fingerprints, to compare them")
     return found
 
 
@@ -103,30 +101,6 @@ class _Backfill:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
-
-
-def store_fingerprints(data: DataDir, made: dict[int, tuple[str, bytes]]) -> bool:
-    """Store fingerprints made by a pass, under the writer lock, for rows that still have
-    the content they were made from. False when another photofind holds the lock."""
-    from photofind.core.errors import WriterBusy
-    from photofind.core.store.lock import WriterLock
-
-    try:
-        lock = WriterLock(data.lock, "duplicates").acquire()
-    except (WriterBusy, PhotofindError):
-        return False
-    try:
-        catalog = Catalog.open_for_writing(data.catalog, data.backups)
-        try:
-            with catalog.db.atomic():
-                catalog.conn.executemany(
-                    "UPDATE photos SET fingerprint = ? WHERE id = ? AND hash = ?",
-                    ((blob, i, digest) for i, (digest, blob) in made.items()))
-        finally:
-            catalog.close()
-    finally:
-        lock.release()
-    return True
 
 
 def folder_arg(path: str) -> str:

@@ -1,8 +1,9 @@
 """Stacking copies in a result list: one entry per picture, its copies folded into it.
 
 Results come best first. A result is folded into an earlier one when both are the same
-picture: the same content hash, or (vectors close, as their scores against the query
-show) fingerprints that pass the same test as the duplicates pass (fingerprint.py).
+picture: the same content hash, or vectors at least `MIN_COSINE` alike (else, without
+vectors, scores against the query within `SCORE_GAP`) and fingerprints that pass the
+same test as the duplicates pass (fingerprint.py), with no two camera dates in a stack.
 Only the result list itself is looked at — a copy of a result is as near the query as
 the result — so stacking costs one catalog read of the results' rows and a comparison
 of a few dozen fingerprints, whatever the library's size (bench/duplicates.py).
@@ -13,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from photofind.core.duplicates import fingerprint as fp
+from photofind.core.duplicates.finder import MIN_COSINE
 
 SCORE_GAP = 0.08  # two copies of one picture score within this of each other
 
 
-def stack(conn, ids: list[int], scores: list[float] | None = None) -> list[list[int]]:
+def stack(conn, ids: list[int], scores: list[float] | None = None,
+          vectors: np.ndarray | None = None) -> list[list[int]]:
     """`ids` (best first) as stacks: each a list whose first id is the one shown and the
     rest its copies, in the order of `ids`. Ids without a catalog row stand alone."""
     if len(ids) < 2:
@@ -44,7 +47,7 @@ def stack(conn, ids: list[int], scores: list[float] | None = None) -> list[list[
         first = by_hash.setdefault(row[0], k)
         if first != k:
             lead[k] = first
-    near = _near_pairs(ids, rows, scores, lead)
+    near = _near_pairs(ids, rows, scores, vectors, lead)
     for a, b in near:  # a < b: b joins a's stack unless their camera dates differ
         ra, rb = top(a), top(b)
         if ra == rb:
@@ -59,13 +62,17 @@ def stack(conn, ids: list[int], scores: list[float] | None = None) -> list[list[
     return [stacks[k] for k in sorted(stacks)]
 
 
-def _near_pairs(ids, rows, scores, lead) -> list[tuple[int, int]]:
+def _near_pairs(ids, rows, scores, vectors, lead) -> list[tuple[int, int]]:
     have = [k for k, i in enumerate(ids)
             if lead[k] == k and rows.get(i) is not None and rows[i][1] is not None]
     if len(have) < 2:
         return []
-    a_idx, b_idx = np.triu_indices(len(have), k=1)
-    if scores is not None:
+    if vectors is not None:
+        v = np.asarray(vectors, np.float32)[have]
+        a_idx, b_idx = np.nonzero(np.triu(v @ v.T >= MIN_COSINE, 1))
+    else:
+        a_idx, b_idx = np.triu_indices(len(have), k=1)
+    if vectors is None and scores is not None:
         s = np.asarray([scores[k] for k in have], np.float32)
         close = np.abs(s[a_idx] - s[b_idx]) <= SCORE_GAP
         a_idx, b_idx = a_idx[close], b_idx[close]

@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from photofind.core.duplicates import fingerprint
 from photofind.core.errors import NotAnImage, disk_full, is_disk_full
 from photofind.core.ingest.decodepool import DEFAULT_TIMEOUT_S, DecoderPool, DecoderPoolClosed
 from photofind.core.ingest.finding import FindAndDecide
@@ -270,6 +271,7 @@ class Indexer(FindAndDecide):
                 result.tensor = self.embedder.preprocess(decoded.image)
                 result.width, result.height = decoded.width, decoded.height
                 result.format, result.taken = decoded.format, decoded.taken
+                result.fingerprint = fingerprint.compute(decoded.image)
         except NotAnImage as exc:
             result.error = str(exc)
         except DecoderPoolClosed:  # the run is stopping: this file is looked at next time
@@ -339,7 +341,7 @@ class Indexer(FindAndDecide):
                     continue
                 vector = vectors[row_of[id(p)]]
                 photo = NewPhoto(job.path, job.root, job.size, job.mtime_ns, p.hash, p.width,
-                                 p.height, p.taken, p.format, self.model, vector)
+                                 p.height, p.taken, p.format, self.model, vector, p.fingerprint)
                 if job.known_id is not None:
                     self.catalog.replace_photo(job.known_id, photo)
                     changed_ids.append(job.known_id)

@@ -64,6 +64,7 @@ class Prepared:
     height: int | None = None
     format: str | None = None
     taken: str | None = None
+    fingerprint: bytes | None = None  # pixels, for duplicates (from the same decode)
     error: str | None = None
     deferred: float | None = None  # still being written: wall time worth looking again
     vanished: bool = False  # deleted before it could be read: nothing to record

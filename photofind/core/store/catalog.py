@@ -75,6 +75,7 @@ class NewPhoto:
     format: str | None
     model: str
     vector: np.ndarray
+    fingerprint: bytes | None = None  # pixels, for duplicates (core/duplicates)
 
 
 def encode_vector(vector: np.ndarray) -> bytes:
@@ -343,11 +344,12 @@ class Catalog:
     def insert_photo(self, photo: NewPhoto) -> int:
         cursor = self.conn.execute(
             "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, format,"
-            " model, dim, vector, seq, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " model, dim, vector, seq, indexed_at, fingerprint)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 photo.path, photo.root, photo.size, photo.mtime_ns, photo.hash, photo.width,
                 photo.height, photo.taken, photo.format, photo.model, len(photo.vector),
-                encode_vector(photo.vector), self.next_seq(), time.time(),
+                encode_vector(photo.vector), self.next_seq(), time.time(), photo.fingerprint,
             ),
         )
         self.conn.execute("DELETE FROM failures WHERE path = ?", (photo.path,))
@@ -357,11 +359,13 @@ class Catalog:
         """New content (or a new model) for a cataloged path: same id, new vector."""
         self.conn.execute(
             "UPDATE photos SET path=?, root=?, size=?, mtime_ns=?, hash=?, width=?, height=?,"
-            " taken=?, format=?, model=?, dim=?, vector=?, seq=?, indexed_at=? WHERE id=?",
+            " taken=?, format=?, model=?, dim=?, vector=?, seq=?, indexed_at=?, fingerprint=?"
+            " WHERE id=?",
             (
                 photo.path, photo.root, photo.size, photo.mtime_ns, photo.hash, photo.width,
                 photo.height, photo.taken, photo.format, photo.model, len(photo.vector),
-                encode_vector(photo.vector), self.next_seq(), time.time(), photo_id,
+                encode_vector(photo.vector), self.next_seq(), time.time(), photo.fingerprint,
+                photo_id,
             ),
         )
         self.conn.execute("DELETE FROM failures WHERE path = ?", (photo.path,))
@@ -377,9 +381,9 @@ class Catalog:
         """A byte-identical copy of a known photo: a new row sharing its vector."""
         cursor = self.conn.execute(
             "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, format,"
-            " model, dim, vector, seq, indexed_at)"
-            " SELECT ?, ?, ?, ?, hash, width, height, taken, format, model, dim, vector, ?, ?"
-            " FROM photos WHERE id = ?",
+            " model, dim, vector, seq, indexed_at, fingerprint)"
+            " SELECT ?, ?, ?, ?, hash, width, height, taken, format, model, dim, vector, ?, ?,"
+            " fingerprint FROM photos WHERE id = ?",
             (path, root, size, mtime_ns, self.next_seq(), time.time(), source_id),
         )
         self.conn.execute("DELETE FROM failures WHERE path = ?", (path,))

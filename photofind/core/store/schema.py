@@ -86,3 +86,10 @@ def m002_dates(db: sqlite_utils.Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m003_fingerprints(db: sqlite_utils.Database) -> None:
+    """The pixel fingerprint of each photo (core/duplicates/fingerprint.py), made by the
+    indexer from the decode it does for the model; NULL for photos indexed before."""
+    db.execute("ALTER TABLE photos ADD COLUMN fingerprint BLOB")
