@@ -46,6 +46,9 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="relevance (default with words), newest (default without), oldest")
     p.add_argument("--good", action="store_true", help="only good matches (possibly none)")
     p.add_argument("--limit", type=limit, default=20, metavar="N")
+    p.add_argument("--no-stack", dest="stack", action="store_false",
+                   help="list every copy of a photo as its own result (by default copies "
+                        "are stacked under the first: 'copies' in JSON)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -111,7 +114,7 @@ def _search(args: argparse.Namespace, data) -> int:
         if cut is not None:  # the text tower reads a fixed number of tokens
             print(f"photofind: only the first {cut[0]} of your {cut[1]} words were used: "
                   "the model reads no more", file=sys.stderr)
-        answer = Engine(searcher).run(query)
+        answer = Engine(searcher, stack=args.stack).run(query)
     finally:
         searcher.close()
     print_answer(answer, args.json)
@@ -157,6 +160,8 @@ def print_answer(answer, as_json: bool) -> None:
             note(f"{answer.good_count} good matches above; weaker matches below")
             divider = True
         mark = "" if h.online else "  (offline)"
+        if h.copies:
+            mark += f"  (+{len(h.copies)} {'copy' if len(h.copies) == 1 else 'copies'})"
         print(f"{h.score:6.3f}  {shown(h.photo.path)}{mark}")
 
 

@@ -140,8 +140,8 @@ def test_fingerprints_are_stored_at_index_time(library):
 def test_an_older_catalog_without_fingerprints_still_finds_near_copies(tmp_path, capsys):
     from photofind.cli import main
 
-    items = write_duplicate_library(tmp_path / "photos", 2, variants=("q60", "half"),
-                                    decoys=("same-caption",))
+    write_duplicate_library(tmp_path / "photos", 2, variants=("q60", "half"),
+                            decoys=("same-caption",))
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "index", str(tmp_path / "photos"), "--model",
                  "demo", "--json"]) == 0
@@ -170,3 +170,26 @@ def test_no_library_yet_says_what_to_do(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "none"), "duplicates"]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "photofind" in err and "index" in err
+
+
+def test_search_results_stack_copies_and_no_stack_lists_them(library, capsys, tmp_path):
+    data, photos, items = library
+    scene = items[0].group
+    outside = tmp_path / "outside.jpg"  # similar to a photo from outside the library
+    outside.write_bytes(next(i.path for i in items if i.group == scene
+                             and i.kind == "q60").read_bytes())
+    stacked = json.loads(run(capsys, data, "similar", str(outside), "--limit", "30", "--json"))
+    first = stacked["results"][0]
+    family = {str(i.path) for i in items if i.group == scene}
+    assert {first["path"], *first["copies"]} == family, first
+    others = [r for r in stacked["results"][1:]]
+    assert not any(r["path"] in family for r in others)
+    assert all(set(r.get("copies", [])).isdisjoint(family) for r in others)
+    decoys = {str(i.path) for i in items if i.kind in ("same-caption", "burst")}
+    assert all(not set(r.get("copies", [])) & decoys for r in stacked["results"])
+    flat = json.loads(run(capsys, data, "similar", str(outside), "--limit", "30", "--no-stack",
+                          "--json"))
+    assert not any("copies" in r for r in flat["results"])
+    assert family <= {r["path"] for r in flat["results"]}
+    text = run(capsys, data, "similar", str(outside), "--limit", "30")
+    assert "(+7 copies)" in text.splitlines()[0]

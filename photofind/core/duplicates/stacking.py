@@ -90,3 +90,22 @@ def _near_pairs(ids, rows, scores, vectors, lead) -> list[tuple[int, int]]:
     order = np.argsort(mean[same], kind="stable")
     return [(have[a], have[b]) for a, b in zip(a_idx[same][order].tolist(),
                                                 b_idx[same][order].tolist(), strict=True)]
+
+
+def stack_hits(conn, hits: list, vectors: dict[int, np.ndarray] | None = None) -> list:
+    """Search hits (objects with `.photo.id`, `.score` and a `.copies` list), best first,
+    with each copy moved into the `.copies` of the first hit of its stack."""
+    if len(hits) < 2:
+        return hits
+    ids = [h.photo.id for h in hits]
+    scores = [h.score if h.score is not None else 0.0 for h in hits]
+    matrix = None
+    if vectors is not None and all(i in vectors for i in ids):
+        matrix = np.stack([vectors[i] for i in ids])
+    by_id = {h.photo.id: h for h in hits}
+    out = []
+    for group in stack(conn, ids, scores, matrix):
+        lead = by_id[group[0]]
+        lead.copies = [by_id[i].photo for i in group[1:]]
+        out.append(lead)
+    return out

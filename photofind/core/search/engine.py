@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photofind.core.duplicates.stacking import stack_hits
 from photofind.core.errors import NotAnImage, PhotofindError
 from photofind.core.media.decode import open_image
 from photofind.core.search import filters, relevance
@@ -35,16 +36,20 @@ class Hit:
     score: float | None  # cosine similarity; None when browsing
     good: bool
     online: bool = True
+    copies: list[Photo] = field(default_factory=list)  # stacked under it (core/duplicates)
 
     def to_json(self) -> dict:
         p = self.photo
         taken = p.taken if p.taken_from == "exif" else p.date
-        return {
+        document = {
             "path": p.path, "score": None if self.score is None else round(self.score, 4),
             "good": self.good, "kind": "photo", "taken": taken, "taken_from": p.taken_from,
             "width": p.width, "height": p.height, "type": type_name(p.format),
             "online": self.online, "size": p.size, "format": p.format,
         }
+        if self.copies:
+            document["copies"] = [c.path for c in self.copies]
+        return document
 
 
 @dataclass
@@ -71,8 +76,9 @@ class Engine:
     """Runs queries for one `Searcher` (see searcher.py), keeping what is costly to
     compute once: the background phrases' vectors, the library sample, folder names."""
 
-    def __init__(self, searcher) -> None:
+    def __init__(self, searcher, stack: bool = True) -> None:
         self.searcher = searcher
+        self.stack = stack  # copies of one picture shown as one result (core/duplicates)
         self._background: relevance.Background | None = None
         self._sample: np.ndarray | None = None
         self._sample_size = -1
@@ -144,7 +150,11 @@ class Engine:
             hits.append(Hit(photo, float(score), bool(g), online[photo.root]))
         if query.good_only:
             hits = [h for h in hits if h.good]
-        return Answer(query, _order(hits, query.effective_sort))
+        hits = _order(hits, query.effective_sort)
+        if self.stack:
+            hits = stack_hits(self.catalog.conn, hits,
+                              {int(k): v for k, v in zip(ids, mine, strict=True)})
+        return Answer(query, hits)
 
     def _compose(self, query: Query):
         """(query vector, its positive text part, negative term vectors, has images, ids
