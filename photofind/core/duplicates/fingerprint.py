@@ -93,6 +93,24 @@ def differences(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return best_mean, best_max
 
 
+def plain_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The mean cell difference without any zoom (uint8 or float cells, chroma ×2): a
+    cheap first look that rules out most pairs."""
+    if a.dtype == np.uint8:
+        a, b = a.astype(np.int16), b.astype(np.int16)
+    d = np.abs(a - b)
+    d[..., 1:] *= CHROMA_WEIGHT if d.dtype.kind == "f" else int(CHROMA_WEIGHT)
+    return d.max(axis=-1).reshape(len(a), -1).mean(axis=1)
+
+
+def coarse(cells: np.ndarray) -> np.ndarray:
+    """Cells averaged over 3×3 blocks (4×4 per photo): `plain_mean` of two coarse arrays
+    is at most that of the cells (a mean of differences is at least the difference of
+    means), so a pair it rules out the full look would rule out too."""
+    c = cells.astype(np.float32).reshape(len(cells), SIDE // 3, 3, SIDE // 3, 3, 3)
+    return c.mean(axis=(2, 4))
+
+
 def same_picture(mean: np.ndarray, top: np.ndarray) -> np.ndarray:
     return (mean <= MEAN_MAX) & (top <= CELL_MAX)
 
