@@ -135,28 +135,26 @@ def emit_json(document: dict) -> None:
 
 
 def cmd_index(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.ingest.writer import Writer
-    from photofind.core.model.specs import ModelSpec, active_spec
+    from photofind.core.ingest.commands import AddRoots, IndexPaths, SetModel
+    from photofind.core.ingest.session import DEMO_MODEL_NOTE, WriteSession
+    from photofind.core.model.specs import ModelSpec
     from photofind.progress import TerminalProgress
 
     if args.pretrained and not args.model:
         raise PhotofindError("--pretrained needs --model NAME as well")
     spec = ModelSpec.parse(args.model, args.pretrained) if args.model else None
-    with Writer(data, "index", notify=note) as writer:
-        roots = writer.add_roots(args.paths) if args.paths else writer.catalog.roots()
+    with WriteSession(data, "index", notify=note) as session:
+        roots = session.run(AddRoots(tuple(args.paths))) if args.paths else session.roots()
         if not roots:
             raise PhotofindError("no library folders yet: run 'photofind index FOLDER'")
-        demo_library = os.path.realpath(data.root / "demo-library")
-        if spec is None and active_spec(writer.catalog) == ModelSpec.demo() \
-                and any(root != demo_library for root in roots):
-            note("this data directory uses the demo model, which knows only the demo's "
-                 "shapes; for your own photos use a data directory of their own: "
-                 "photofind --data-dir ~/photofind-photos index FOLDER")
-        writer.load_model(spec, device=args.device, backend=args.backend,
-                          precision=args.precision, lazy=True)
+        if session.demo_model_misused(roots, spec):
+            note(DEMO_MODEL_NOTE)
+        session.run(SetModel(spec, device=args.device, backend=args.backend,
+                             precision=args.precision, lazy=True))
         with TerminalProgress() as progress:
-            report = writer.index(roots, workers=args.workers, batch_size=args.batch_size,
-                                  on_progress=progress.update)
+            session.on_progress = progress.update
+            report = session.run(IndexPaths(tuple(roots), workers=args.workers,
+                                            batch_size=args.batch_size))
     for root in report.missing_roots:
         note(f"library folder {root} is offline (missing, empty or its drive unmounted); "
              "its photos are kept")
@@ -214,27 +212,21 @@ DEMO_QUERIES = ("red circle", "large yellow star", "white triangle on a black ba
 
 
 def cmd_demo(args: argparse.Namespace, data: datadir.DataDir) -> int:
-    from photofind.core.ingest.writer import Writer
-    from photofind.core.model.specs import ModelSpec, active_spec
+    from photofind.core.ingest.commands import IndexPaths, WriteDemo
+    from photofind.core.ingest.session import WriteSession, demo_folder
     from photofind.core.search.searcher import Searcher
-    from photofind.demo import write_library
     from photofind.progress import TerminalProgress
 
-    demo = ModelSpec.demo()
-    with Writer(data, "demo", notify=note) as writer:
-        current = active_spec(writer.catalog)
-        if current and current.model_id() != demo.model_id() and writer.catalog.count_photos():
-            raise PhotofindError(
-                f"this data directory already indexes your photos with {current}; run the demo "
-                "in a data directory of its own: photofind --data-dir ~/photofind-demo demo"
-            )
-        folder = data.root / "demo-library"
+    with WriteSession(data, "demo", notify=note, face="demo") as session:
+        problem = session.demo_conflict()
+        if problem is not None:
+            raise problem
+        folder = demo_folder(data)
         note(f"writing {args.count} demo scenes to {folder}")
-        write_library(folder, args.count, dated=True)
-        roots = writer.add_roots([str(folder)])
-        writer.load_model(demo, device="cpu", lazy=True)
+        roots = session.run(WriteDemo(args.count, device="cpu"))
         with TerminalProgress() as progress:
-            report = writer.index(roots, on_progress=progress.update)
+            session.on_progress = progress.update
+            report = session.run(IndexPaths(tuple(roots)))
     searcher = Searcher(data, device="cpu")
     try:
         examples = {q: searcher.search_text(q, 5) for q in DEMO_QUERIES}

@@ -42,10 +42,11 @@ def cmd_library(args: argparse.Namespace, data) -> int:
             print(f"{row['photos']:>9,} photos  {shown(row['path'])}{offline}")
         return 0
     root = _root_named(args.folder, [row["path"] for row in rows])
-    from photofind.core.ingest.writer import Writer
+    from photofind.core.ingest.commands import RemoveRoot
+    from photofind.core.ingest.session import WriteSession
 
-    with Writer(data, "library") as writer:
-        removed = writer.remove_root(root)
+    with WriteSession(data, "library") as session:
+        removed = session.run(RemoveRoot(root))
     if args.json:
         _emit({"removed": root, "photos": removed})
     else:

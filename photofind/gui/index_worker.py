@@ -9,7 +9,8 @@ made to be controlled from any thread.
 A few things need the library to themselves, with no LibraryWorker running: the first
 run (choose a model, add the first folders), the demo library, and changing the model.
 Those are queued slots: the GUI first asks the LibraryWorker to stop (`interrupt`), the
-slot runs once `LibraryWorker.run()` has returned, does its work with a `Writer`, and
+slot runs once `LibraryWorker.run()` has returned, does its work through a one-shot
+`WriteSession` (core/ingest/session.py: typed commands, the demo/model policy), and
 starts watching again.
 
 If another photofind process holds the writer lock, `busy` says so; searching still
@@ -28,10 +29,18 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, Signal, Slot
 
 from photofind.core.errors import ModelUnavailable, PhotofindError, WriterBusy
+from photofind.core.ingest.commands import (
+    AddRoots,
+    Burst,
+    RemoveRoot,
+    SetModel,
+    WorkerState,
+    WriteDemo,
+)
 from photofind.core.ingest.indexer import Progress
-from photofind.core.ingest.worker import Burst, LibraryWorker
-from photofind.core.ingest.writer import Writer
-from photofind.core.model.specs import ModelSpec, active_spec
+from photofind.core.ingest.session import WriteSession, demo_folder
+from photofind.core.ingest.worker import LibraryWorker
+from photofind.core.model.specs import ModelSpec
 from photofind.core.store import lock as locking
 from photofind.core.store.datadir import DataDir
 from photofind.gui.prefs import core_device
@@ -53,7 +62,7 @@ class IndexStatus:
 
 class IndexWorker(QObject):
     progress = Signal(object)  # IndexStatus
-    burst = Signal(object)  # photofind.core.ingest.worker.Burst: one run over changes
+    burst = Signal(object)  # photofind.core.ingest.commands.Burst: one run over changes
     setup_done = Signal(str)  # "index", "demo", "model", "add", "remove"
     failed = Signal(str)  # a one-line reason
     model_unavailable = Signal(str)
@@ -174,49 +183,41 @@ class IndexWorker(QObject):
         leaves nothing half-done."""
         spec = ModelSpec.parse(model, pretrained or None) if model else None
 
-        def job(writer: Writer) -> None:
-            self._load_model(writer, spec)
+        def job(session: WriteSession) -> None:
+            self._load_model(session, spec)
             if add_paths:
-                writer.add_roots([str(p) for p in add_paths])
+                session.run(AddRoots(tuple(str(p) for p in add_paths)))
         self._session("index" if add_paths else "model", job)
 
     @Slot(int)
     def demo(self, count: int) -> None:
         """What `photofind demo` does: write the demo scenes into the data directory and
         index them with the shipped demo model (here: by the LibraryWorker, with progress)."""
-        def job(writer: Writer) -> None:
-            from photofind.demo import write_library
-
-            demo = ModelSpec.demo()
-            current = active_spec(writer.catalog)
-            if current and current.model_id() != demo.model_id() \
-                    and writer.catalog.count_photos():
-                raise PhotofindError(
-                    f"this library already holds your photos, indexed with {current}; try the "
-                    "demo in a data directory of its own: photofind --data-dir "
-                    "~/photofind-demo gui")
-            self._load_model(writer, demo)
-            folder = self.data_dir.root / "demo-library"
+        def job(session: WriteSession) -> None:
+            problem = session.demo_conflict()
+            if problem is not None:
+                raise problem
+            self._load_model(session, ModelSpec.demo())
+            folder = demo_folder(self.data_dir)
             self.progress.emit(IndexStatus("demo", total=count, root=str(folder)))
-            write_library(folder, count, dated=True)
-            writer.add_roots([str(folder)])
+            session.run(WriteDemo(count, device=core_device(self.device), threads=self.cores))
         self._session("demo", job)
 
     @Slot(str)
     def remove_offline(self, root: str) -> None:
         """Remove a folder when no LibraryWorker runs (e.g. the model is unavailable)."""
-        self._session("remove", lambda writer: writer.remove_root(root))
+        self._session("remove", lambda session: session.run(RemoveRoot(root)))
 
     # --- inside ------------------------------------------------------------------------------
 
-    def _session(self, what: str, job: Callable[[Writer], None]) -> None:
+    def _session(self, what: str, job: Callable[[WriteSession], None]) -> None:
         if self._closing:
             return
         locking.set_program("photofind gui")
 
         def run() -> None:
-            with Writer(self.data_dir, "gui", notify=self.note.emit) as writer:
-                job(writer)
+            with WriteSession(self.data_dir, "gui", notify=self.note.emit, face="gui") as session:
+                job(session)
         if not self._guard(run):
             self.progress.emit(IndexStatus("done"))
             return
@@ -241,10 +242,10 @@ class IndexWorker(QObject):
             raise
         return False
 
-    def _load_model(self, writer: Writer, spec: ModelSpec | None) -> None:
-        wanted = spec or active_spec(writer.catalog) or ModelSpec.default()
+    def _load_model(self, session: WriteSession, spec: ModelSpec | None) -> None:
+        wanted = session.model_for(spec)
         self.progress.emit(IndexStatus("model", model=str(wanted)))
-        writer.load_model(wanted, device=core_device(self.device), threads=self.cores)
+        session.run(SetModel(wanted, device=core_device(self.device), threads=self.cores))
 
     def _on_burst(self, burst: Burst) -> None:
         report = burst.report
@@ -269,17 +270,17 @@ class _Tracker:
         self.last_changed = 0.0
         self.live = False  # the LibraryWorker holds the library (past "starting")
 
-    def state(self, state: str) -> None:
-        if state not in ("starting", "stopped") and not self.live:
+    def state(self, state: WorkerState) -> None:
+        if state not in (WorkerState.STARTING, WorkerState.STOPPED) and not self.live:
             self.live = True
             self.worker.live.emit(True)
-        if state == "starting":
+        if state == WorkerState.STARTING:
             self._emit(IndexStatus("model"))
-        elif state == "scanning":
+        elif state == WorkerState.SCANNING:
             self._emit(IndexStatus("scanning"))
-        elif state == "paused":
+        elif state == WorkerState.PAUSED:
             self.pause()
-        elif state in ("idle", "stopped"):
+        elif state in (WorkerState.IDLE, WorkerState.STOPPED):
             self.started = None
             self._emit(IndexStatus("done"))
 

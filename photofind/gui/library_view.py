@@ -5,11 +5,11 @@ model. A mixin of `MainWindow` (window.py), which owns the widgets it uses."""
 from __future__ import annotations
 
 import logging
-import os
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QMessageBox
 
+from photofind.core.ingest.session import demo_model_misused
 from photofind.core.model.specs import ModelSpec
 from photofind.gui.index_worker import IndexStatus
 from photofind.gui.library_dialog import FailuresDialog, LibraryDialog, ask_about_demo_model
@@ -40,9 +40,7 @@ class LibraryView:
         self.index_ctl.start(add_paths, spec, new_library)
 
     def add_folders(self, folders: list[str]) -> None:
-        demo_library = os.path.realpath(self.data_dir.root / "demo-library")
-        if self.library.get("model") == str(ModelSpec.demo()) and any(
-                os.path.realpath(f) != demo_library for f in folders):
+        if demo_model_misused(self.library.get("spec"), self.data_dir, folders):
             answer = ask_about_demo_model(self, folders)
             if answer == "switch":
                 standard = ModelSpec.default()
@@ -156,7 +154,7 @@ class LibraryView:
         return dialog
 
     def show_settings(self) -> None:
-        spec = self.searcher.searcher.spec if self.searcher.searcher else None
+        spec = self.library.get("spec")  # from the search thread, as a value
         if spec is None and self.prefs.model:
             spec = ModelSpec.parse(self.prefs.model, self.prefs.pretrained or None)
         dialog = SettingsDialog(spec, self.prefs.device, self.prefs.cores, self)

@@ -109,6 +109,8 @@ class SearchWorker(QObject):
 
     def _emit_library(self, info: dict) -> None:
         info["problem"] = list(self.problem) if self.problem else None
+        # the library's model as a value: the GUI thread never reads the Searcher itself
+        info["spec"] = self.searcher.spec if self.searcher is not None else None
         info["folders"] = self._library_folders(info.get("photos", 0))
         self.library.emit(info)
 

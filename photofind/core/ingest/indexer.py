@@ -167,6 +167,14 @@ class Indexer(FindAndDecide):
             raise self._write_failure(exc) from None
         self.last_save = time.monotonic()
 
+    def remove_root(self, writer, root: str) -> int:
+        """Forget a root through `writer` (whose vector index this indexer updates), and
+        save the index now, as the one that owns its saves."""
+        removed = writer.remove_root(root, save=False)
+        if self.vectors.dirty:
+            self.save()
+        return removed
+
     def _write_failure(self, exc: Exception) -> Exception:
         """A full or failing disk becomes one clear DiskFull; anything else stays as it is.
         A commit that failed for want of space leaves its transaction open: it is rolled

@@ -10,9 +10,12 @@ in a background thread. It reports through callbacks, all called from its own th
                            when a pause or stop cut it short: the rest is done later)
     on_note(str)           things a person should know (a folder went offline, …)
     on_error(str)          something failed; the worker carries on where it can
-    on_state(str)          "starting", "scanning" (a whole root), "indexing" (changes),
+    on_state(WorkerState)  "starting", "scanning" (a whole root), "indexing" (changes),
                            "waiting" (changes seen, not settled yet), "idle", "paused",
-                           "stopped"
+                           "stopped" (a StrEnum: compares with those names)
+
+Commands (commands.py: `AddRoots`, `RemoveRoot`, `Rescan`) may be sent from any thread
+(`send`); they run on the worker's thread between batches, and a future answers each.
 
 Its life:
 1. Open the writer, load the library's model, start watchdog on every present root. A
@@ -41,25 +44,22 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 
 from photofind.core.errors import PhotofindError
-from photofind.core.ingest.indexer import Indexer, IndexReport, Progress
+from photofind.core.ingest.commands import (
+    AddRoots,
+    Burst,
+    Command,
+    RemoveRoot,
+    Rescan,
+    WorkerState,
+)
+from photofind.core.ingest.indexer import Indexer, Progress
 from photofind.core.ingest.liveroots import LiveRoots, RootState
 from photofind.core.ingest.watcher import DirtyScopes
 from photofind.core.ingest.writetrouble import TroubleReporter, open_writer_waiting, write_problem
 from photofind.core.store.catalog import is_within
 from photofind.core.store.datadir import DataDir
-
-
-@dataclass
-class Burst:
-    """One indexer run of the worker."""
-
-    reason: str  # "startup", "changes", "rescan", "folder back"
-    report: IndexReport
-    scopes: int
-    started: float = field(default_factory=time.time)
 
 
 class LibraryWorker:
@@ -102,13 +102,13 @@ class LibraryWorker:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._ready = threading.Event()
-        self._commands: list[tuple[str, str, Future]] = []
+        self._commands: list[tuple[Command, Future]] = []
         self._commands_lock = threading.Lock()
         self._trouble: list[tuple[str, str]] = []
         self.scopes = DirtyScopes(quiet_s, max_wait_s, on_change=self._wake.set)
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
-        self.state = "stopped"
+        self.state = WorkerState.STOPPED
 
         # owned by the worker thread
         self._writer = None
@@ -174,19 +174,19 @@ class LibraryWorker:
     def is_idle(self) -> bool:
         """True when everything seen so far is indexed: no run under way, nothing pending
         (a file still settling counts as pending)."""
-        return self.state == "idle" and not self._rescan and len(self.scopes) == 0
+        return self.state == WorkerState.IDLE and not self._rescan and len(self.scopes) == 0
 
     def add_root(self, path: str) -> Future:
         """Add a library folder while running; the future gives the stored root path."""
-        return self._command("add", path)
+        return self.send(AddRoots((path,)))
 
     def remove_root(self, path: str) -> Future:
         """Forget a library folder and its photos; the future gives how many were removed."""
-        return self._command("remove", path)
+        return self.send(RemoveRoot(path))
 
     def rescan(self, root: str | None = None) -> Future:
         """Reconcile one root (or all) with the catalog, as on start."""
-        return self._command("rescan", root or "")
+        return self.send(Rescan(root or None))
 
     @property
     def roots(self) -> list[str]:
@@ -196,10 +196,14 @@ class LibraryWorker:
     def offline_roots(self) -> list[str]:
         return sorted(r for r, s in list(self._roots.items()) if not s.online)
 
-    def _command(self, kind: str, path: str) -> Future:
+    def send(self, command: Command) -> Future:
+        """Run `command` on the worker's thread; the future gives its answer (AddRoots:
+        the stored root, one path at a time; RemoveRoot: photos removed; Rescan: roots)."""
+        if type(command) not in self._HANDLERS:
+            raise TypeError(f"the library worker does not take {command!r}")
         future: Future = Future()
         with self._commands_lock:
-            self._commands.append((kind, path, future))
+            self._commands.append((command, future))
         self._wake.set()
         return future
 
@@ -227,14 +231,14 @@ class LibraryWorker:
 
     def run(self) -> None:
         """The worker's whole life in the calling thread, until `stop()`."""
-        self._set_state("starting")
+        self._set_state(WorkerState.STARTING)
         try:
             self._writer = open_writer_waiting(
                 self.data_dir, lambda w: w.load_model(None, device=self.device,
                                                       threads=self.threads),
                 self._stop, self._note, self.retry_s)
         except BaseException:
-            self._set_state("stopped")
+            self._set_state(WorkerState.STOPPED)
             raise
         try:
             if self._writer is None or self._stop.is_set():
@@ -294,7 +298,7 @@ class LibraryWorker:
                         self._rescan.setdefault(root, "rescan")
                 next_safety = now + self.safety_rescan_s
             if self._paused.is_set():
-                self._set_state("paused")
+                self._set_state(WorkerState.PAUSED)
                 self._save_if_due()
                 self._wake.wait(self.poll_roots_s)
                 continue
@@ -303,7 +307,7 @@ class LibraryWorker:
                 self._run_burst()
                 continue
             self._save_if_due()
-            self._set_state("idle" if ready_at is None else "waiting")
+            self._set_state(WorkerState.IDLE if ready_at is None else WorkerState.WAITING)
             wake_at = [next_poll, next_periodic, next_safety]
             if ready_at is not None:
                 wake_at.append(ready_at)
@@ -315,7 +319,7 @@ class LibraryWorker:
         reasons = set(self._rescan.values())
         reason = next((r for r in ("startup", "folder back", "rescan") if r in reasons),
                       "changes")
-        self._set_state("indexing" if reason == "changes" else "scanning")
+        self._set_state(WorkerState.INDEXING if reason == "changes" else WorkerState.SCANNING)
         rescans = dict(self._rescan)
         self._rescan.clear()
         due = self.scopes.take_due()
@@ -355,36 +359,37 @@ class LibraryWorker:
     def _run_commands(self) -> None:
         with self._commands_lock:
             commands, self._commands = self._commands, []
-        for kind, path, future in commands:
+        for command, future in commands:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(getattr(self, f"_do_{kind}")(path))
+                future.set_result(self._HANDLERS[type(command)](self, command))
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def _do_add(self, path: str) -> str:
-        (stored,) = self._writer.add_roots([path])
+    def _add(self, command: AddRoots) -> str | list[str]:
+        stored = self._writer.add_roots(list(command.paths))
         self._sync_roots()
-        return stored
+        return stored[0] if len(stored) == 1 else stored
 
-    def _do_remove(self, path: str) -> int:
-        root = os.path.realpath(os.path.expanduser(path))
+    def _remove(self, command: RemoveRoot) -> int:
+        root = os.path.realpath(os.path.expanduser(command.root))
         if root not in self._roots:
-            raise PhotofindError(f"{path} is not a library folder")
+            raise PhotofindError(f"{command.root} is not a library folder")
         self._live.detach(root)
         del self._roots[root]
         self._rescan.pop(root, None)
-        removed = self._writer.remove_root(root)
-        self._indexer.last_save = time.monotonic()
-        return removed
+        return self._indexer.remove_root(self._writer, root)
 
-    def _do_rescan(self, path: str) -> int:
+    def _rescan_roots(self, command: Rescan) -> int:
         chosen = [r for r, s in self._roots.items()
-                  if s.online and (not path or is_within(os.path.realpath(path), r))]
+                  if s.online and (not command.root
+                                   or is_within(os.path.realpath(command.root), r))]
         for root in chosen:
             self._rescan.setdefault(root, "rescan")
         return len(chosen)
+
+    _HANDLERS = {AddRoots: _add, RemoveRoot: _remove, Rescan: _rescan_roots}
 
     def _sync_roots(self) -> None:
         self._live.sync(set(self._writer.catalog.roots()), self._writer.catalog)
@@ -405,17 +410,17 @@ class LibraryWorker:
                 self._writer.close()
             with self._commands_lock:
                 commands, self._commands = self._commands, []
-            for _kind, _path, future in commands:
+            for _command, future in commands:
                 if future.set_running_or_notify_cancel():
                     future.set_exception(PhotofindError("the worker stopped"))
-            self._set_state("stopped")
+            self._set_state(WorkerState.STOPPED)
 
     def _progress(self, progress: Progress) -> None:
         if progress.stage == "indexing":
-            self._set_state("indexing")
+            self._set_state(WorkerState.INDEXING)
         self.on_progress(progress)
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: WorkerState) -> None:
         if state != self.state:
             self.state = state
             self.on_state(state)

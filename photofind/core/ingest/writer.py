@@ -103,15 +103,18 @@ class Writer:
         stored = self.catalog.roots()
         return [next(r for r in stored if is_within(p, r)) for p in roots]
 
-    def remove_root(self, root: str) -> int:
-        """Forget a library root and its photos (the files themselves are never touched)."""
+    def remove_root(self, root: str, save: bool = True) -> int:
+        """Forget a library root and its photos (the files themselves are never touched).
+        `save=False`: the caller saves the vector index (the worker's indexer, which owns
+        its saves while it runs)."""
         ids = [k.id for k in self.catalog.known_under(root).values()]
         removed = self.catalog.remove_root(root)
         if ids:
             if self.vectors is None:
                 self._open_saved_index()
             self.vectors.remove(np.array(ids, dtype=np.uint64))
-            self.vectors.save(self.catalog)
+            if save:
+                self.vectors.save(self.catalog)
         return removed
 
     def _open_saved_index(self) -> None:
