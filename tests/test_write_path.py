@@ -89,7 +89,7 @@ def test_the_faces_drive_the_write_path_with_typed_commands():
         assert "WriteSession(" in text, face
     assert set(session.WriteSession._HANDLERS) == {
         commands.AddRoots, commands.RemoveRoot, commands.Rescan, commands.SetModel,
-        commands.WriteDemo, commands.IndexPaths, commands.StoreFingerprints}
+        commands.WriteDemo, commands.IndexPaths}
     assert set(worker.LibraryWorker._HANDLERS) == {
         commands.AddRoots, commands.RemoveRoot, commands.Rescan}
     assert "getattr(self, f\"_do_" not in (PACKAGE / "core/ingest/worker.py").read_text()

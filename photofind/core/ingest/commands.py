@@ -72,15 +72,7 @@ class IndexPaths:
     batch_size: int = 32
 
 
-@dataclass(frozen=True)
-class StoreFingerprints:
-    """Store pixel fingerprints made by a duplicates pass: {photo id: (content hash,
-    fingerprint)}, each only where the row still has that content."""
-
-    made: dict[int, tuple[str, bytes]]
-
-
-Command = AddRoots | RemoveRoot | Rescan | SetModel | WriteDemo | IndexPaths | StoreFingerprints
+Command = AddRoots | RemoveRoot | Rescan | SetModel | WriteDemo | IndexPaths
 
 
 @dataclass

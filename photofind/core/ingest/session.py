@@ -23,7 +23,6 @@ from photofind.core.ingest.commands import (
     RemoveRoot,
     Rescan,
     SetModel,
-    StoreFingerprints,
     WriteDemo,
 )
 from photofind.core.ingest.indexreport import IndexReport, ProgressFn
@@ -151,14 +150,5 @@ class WriteSession:
         return self._writer.index(roots, workers=command.workers,
                                   batch_size=command.batch_size, on_progress=self.on_progress)
 
-    def _store_fingerprints(self, command: StoreFingerprints) -> int:
-        catalog = self._writer.catalog
-        with catalog.db.atomic():
-            catalog.conn.executemany(
-                "UPDATE photos SET fingerprint = ? WHERE id = ? AND hash = ?",
-                ((blob, i, digest) for i, (digest, blob) in command.made.items()))
-        return len(command.made)
-
     _HANDLERS = {AddRoots: _add_roots, RemoveRoot: _remove_root, SetModel: _set_model,
-                 WriteDemo: _write_demo, IndexPaths: _index, Rescan: _index,
-                 StoreFingerprints: _store_fingerprints}
+                 WriteDemo: _write_demo, IndexPaths: _index, Rescan: _index}
