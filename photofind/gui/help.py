@@ -114,6 +114,7 @@ class AppMenu(QMenu):
         self.help_dialog: HelpDialog | None = None
         self.about_box: QMessageBox | None = None
         self.library_action = self._add("Library folders…", window.show_library, "Ctrl+L")
+        self.duplicates_action = self._add("Duplicates…", window.show_duplicates, "Ctrl+D")
         self.settings_action = self._add("Settings…", window.show_settings,
                                          QKeySequence.StandardKey.Preferences, "Ctrl+,")
         self.addSeparator()

@@ -38,6 +38,7 @@ from photofind.core.store.datadir import DataDir
 from photofind.gui import icons, none_guard
 from photofind.gui.delegate import ResultDelegate
 from photofind.gui.drop import DropAndPaste, DropHint
+from photofind.gui.duplicates_dialog import DuplicatesDialog
 from photofind.gui.filter_chips import FilterChips
 from photofind.gui.help import AppMenu
 from photofind.gui.index_controller import IndexController
@@ -80,6 +81,7 @@ class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWin
         self.caught_up = False
         self._closing = False
         self.library_dialog: LibraryDialog | None = None
+        self.duplicates_dialog: DuplicatesDialog | None = None
         self.notice: tuple[str, str] | None = None  # shown instead of the idle page
         self._results_note = ""  # the status bar's note about the results shown
         self._pending_image: str | None = None  # `photofind gui IMAGE`, until the library is known
@@ -250,6 +252,18 @@ class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWin
                 f"Choose the folders that hold your photos and start indexing; then drop "
                 f"{os.path.basename(path)} on the window to see the photos like it.",
                 title="No photos indexed yet")
+
+    def show_duplicates(self) -> DuplicatesDialog:
+        """The duplicates review view (≡ → Duplicates…, Ctrl+D): the pass runs on a pool
+        thread each time the view opens."""
+        if self.duplicates_dialog is None:
+            dialog = DuplicatesDialog(self.data_dir, self)
+            dialog.finished.connect(lambda _r: setattr(self, "duplicates_dialog", None))
+            self.duplicates_dialog = dialog
+            dialog.start()
+        self.duplicates_dialog.show()
+        self.duplicates_dialog.raise_()
+        return self.duplicates_dialog
 
     def show_notice(self, title: str, body: str) -> None:
         """Say something in place of the results until the person searches again."""
