@@ -96,6 +96,8 @@ def differences(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def plain_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The mean cell difference without any zoom (uint8 or float cells, chroma ×2): a
     cheap first look that rules out most pairs."""
+    if not len(a):
+        return np.zeros(0, np.float32)
     if a.dtype == np.uint8:
         a, b = a.astype(np.int16), b.astype(np.int16)
     d = np.abs(a - b)
