@@ -34,7 +34,7 @@ NEIGHBOURS = 8  # nearest distinct photos each photo is compared with
 MIN_COSINE = 0.80  # vector similarity below which a pair is not even looked at
 BATCH = 2048  # queries per usearch call
 EXACT_SEARCH_UP_TO = 5_000  # below: usearch compares every pair exactly (cheap, certain)
-SEARCH_BREADTH = 32  # usearch expansion_search for the pass (k is small; copies are close)
+SEARCH_BREADTH = 16  # usearch expansion_search for the pass (k is small; copies are close)
 BURST_SECONDS = 10
 BURST_MEAN_MAX = 24.0
 # the plain (unzoomed) mean difference above which no zoom makes two photos one picture
@@ -229,14 +229,15 @@ class Finder:
         group = Group(kind, members)
         keeper = group.photos[0]
         if kind != "exact" and keeper.id in self._cells:
-            sims = []
-            for m in group.photos:
-                if m.hash == keeper.hash or m.id not in self._cells:
-                    sims.append(1.0 if m.hash == keeper.hash else None)
-                    continue
-                mean, _ = fp.differences(self._cells[keeper.id][None], self._cells[m.id][None])
-                sims.append(float(fp.similarity(mean[0])))
-            group.photos = [_with(m, s) for m, s in zip(group.photos, sims, strict=True)]
+            others = [m for m in group.photos
+                      if m.hash != keeper.hash and m.id in self._cells]
+            sims: dict[int, float] = {m.id: 1.0 for m in group.photos if m.hash == keeper.hash}
+            if others:  # one vectorised comparison with the keeper for the whole group
+                a = np.repeat(self._cells[keeper.id][None], len(others), axis=0)
+                mean, _ = fp.differences(a, np.stack([self._cells[m.id] for m in others]))
+                sims.update({m.id: float(fp.similarity(x))
+                             for m, x in zip(others, mean.tolist(), strict=True)})
+            group.photos = [_with(m, sims.get(m.id)) for m in group.photos]
         return group
 
 
