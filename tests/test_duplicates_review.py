@@ -152,3 +152,33 @@ def test_the_window_opens_the_review_from_its_menu(qtbot, library):
     assert dialog is not None
     qtbot.waitUntil(lambda: len(dialog.boxes) == 3, timeout=60_000)
     assert dialog.isVisible()
+
+
+def test_search_results_stack_copies_expand_and_the_setting_turns_it_off(qtbot, library):
+    data, items, _trash = library
+    prefs = make_prefs(data.root.parent / "prefs", "demo")
+    window = open_window(qtbot, data, prefs)
+    scene = next(i for i in items if i.kind == "original")
+    caption = scene.group.split("-", 1)[1].replace("-", " ")  # "small red triangle on orange"
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.field.setText(caption)
+        window.search_now(force=True)
+    family = {str(i.path) for i in items if i.group == scene.group}
+    shown = window.model.results()
+    stacks = [r for r in shown if r.path in family]
+    assert len(stacks) == 1, [r.path for r in shown]  # one tile for the four copies
+    lead = stacks[0]
+    assert {lead.path, *(c.path for c in lead.copies)} == family
+    # its context menu shows the copies as tiles of their own
+    row = window.model.row_of(lead.path)
+    window._context_menu(window.view.visualRect(window.model.index(row)).center())
+    action = next(a for a in window.context_menu.actions() if a.text().startswith("Show the"))
+    assert action.text() == "Show the 3 copies"
+    action.trigger()
+    assert family <= {r.path for r in window.model.results()}
+    # ≡ → Stack copies in results, unticked: every copy is a tile, and it is remembered
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.app_menu.stack_action.trigger()
+    assert prefs.stack_copies is False
+    flat = window.model.results()
+    assert family <= {r.path for r in flat} and not any(r.copies for r in flat)

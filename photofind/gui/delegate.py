@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from photofind.core.media.thumbnails import bucket_for
 from photofind.gui.results_model import ENTRY_ROLE, PATH_ROLE
 from photofind.gui.results_sections import Divider, Filler, Header
+from photofind.gui.stack_badge import paint_copies_badge
 from photofind.gui.thumbnail_loader import ThumbnailLoader
 
 PAD = 6  # between the cell's edge and the thumbnail
@@ -108,6 +109,9 @@ class ResultDelegate(QStyledItemDelegate):
             painter.setPen(QColor("white"))
             painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, "offline")
             painter.setOpacity(0.6)
+        copies = len(getattr(entry, "copies", ()) or ())
+        if copies:  # a stack of copies (core/duplicates/stacking)
+            paint_copies_badge(painter, option, box, copies)
         if self.show_names:
             role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
             painter.setPen(palette.color(role))

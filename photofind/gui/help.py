@@ -115,6 +115,9 @@ class AppMenu(QMenu):
         self.about_box: QMessageBox | None = None
         self.library_action = self._add("Library folders…", window.show_library, "Ctrl+L")
         self.duplicates_action = self._add("Duplicates…", window.show_duplicates, "Ctrl+D")
+        self.stack_action = self._add("Stack copies in results", window.toggle_stacking)
+        self.stack_action.setCheckable(True)
+        self.stack_action.setChecked(window.prefs.stack_copies)
         self.settings_action = self._add("Settings…", window.show_settings,
                                          QKeySequence.StandardKey.Preferences, "Ctrl+,")
         self.addSeparator()

@@ -97,6 +97,16 @@ class Prefs:
     def result_limit(self) -> int:
         return max(20, self._get("search/limit", RESULT_LIMIT, int))
 
+    @property
+    def stack_copies(self) -> bool:
+        """Copies of one photo shown as one result with a "+N" badge (≡ menu)."""
+        value = self.qs.value("results/stack_copies", True)
+        return value not in (False, "false", "0", 0)  # INI files give back strings
+
+    @stack_copies.setter
+    def stack_copies(self, value: bool) -> None:
+        self.qs.setValue("results/stack_copies", bool(value))
+
     def state(self, key: str) -> QByteArray | None:
         value = self.qs.value(f"window/{key}")
         return value if isinstance(value, QByteArray) else None

@@ -5,6 +5,7 @@ A mixin of `MainWindow` (window.py), which owns the widgets it uses."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
@@ -78,7 +79,23 @@ class ResultsActions:
                        lambda: self.copy_paths(paths))
         menu.addSeparator()
         menu.addAction(icon("similar"), "Find similar", lambda: self.find_similar(paths))
+        stacked = self.model.result(index.row())
+        copies = getattr(stacked, "copies", ())
+        if copies:  # a stack of copies (core/duplicates/stacking): show them as tiles
+            menu.addAction(f"Show the {len(copies)} {'copy' if len(copies) == 1 else 'copies'}",
+                           lambda: self.expand_stack(stacked))
         menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def expand_stack(self, item) -> None:
+        """Show a stack's copies as tiles of their own, right after the photo they were
+        stacked under (until the next search)."""
+        items = list(self._answer.get("items", []))
+        if item not in items:
+            return
+        at = items.index(item)
+        items[at:at + 1] = [replace(item, copies=()), *item.copies]
+        self._answer = {**self._answer, "items": items}
+        self._show_answer(self._answer, keep_place=True)
 
     # --- handing photos on ----------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class Item:
     good: bool = True
     online: bool = True
     taken_from: str | None = None  # "exif" or "file"
+    copies: tuple[Item, ...] = ()  # stacked under this one (core/duplicates/stacking)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,11 @@ Entry = Item | Header | Divider
 def item_of(hit) -> Item:
     """A `core.search.engine.Hit` → `Item` (on the search worker's thread)."""
     p = hit.photo
+    copies = tuple(Item(c.id, c.path, hit.score, c.width, c.height, c.date or c.taken, c.size,
+                        c.format, hit.good, hit.online, c.taken_from)
+                   for c in getattr(hit, "copies", ()))
     return Item(p.id, p.path, hit.score, p.width, p.height, p.date or p.taken, p.size,
-                p.format, hit.good, hit.online, p.taken_from)
+                p.format, hit.good, hit.online, p.taken_from, copies)
 
 
 def month_of(item: Item) -> str:

@@ -45,6 +45,7 @@ class SearchWorker(QObject):
         self.latest = 0  # written by the GUI thread; a plain int is read atomically
         self.searcher: Searcher | None = None
         self.engine: Engine | None = None
+        self.stack = True  # copies stacked in results (the window's setting)
         self._folders: tuple[int, list[str]] | None = None  # (photos, folders) cached
         self.problem: tuple[str, str] | None = None
 
@@ -141,6 +142,7 @@ class SearchWorker(QObject):
                     self.cut.emit(seq, *cut)
             if self.engine is None or self.engine.searcher is not searcher:
                 self.engine = Engine(searcher)
+            self.engine.stack = self.stack
             found = self.engine.run(query)
             return {"items": [item_of(h) for h in found.hits], "good": found.good_count,
                     "no_good": found.no_good_match, "browses": query.browses,

@@ -204,6 +204,7 @@ class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWin
         self.search = SearchController(self.data_dir, self.prefs.device,
                                        lambda: self.prefs.result_limit, self)
         self.searcher = self.search.worker
+        self.searcher.stack = self.prefs.stack_copies
         self.search.results.connect(self._results)
         self.search.failed.connect(self._search_failed)
         self.search.library.connect(self._library_info)
@@ -264,6 +265,14 @@ class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWin
         self.duplicates_dialog.show()
         self.duplicates_dialog.raise_()
         return self.duplicates_dialog
+
+    def toggle_stacking(self) -> None:
+        """≡ → Stack copies in results: one tile per picture (a "+N" badge), or every copy."""
+        on = self.app_menu.stack_action.isChecked()
+        self.prefs.stack_copies = on
+        self.searcher.stack = on  # read by the search worker's thread for the next query
+        if self._answer and not self._answer.get("browses"):
+            self.search_now(force=True)
 
     def show_notice(self, title: str, body: str) -> None:
         """Say something in place of the results until the person searches again."""
