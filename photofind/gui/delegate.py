@@ -47,12 +47,16 @@ class ResultDelegate(QStyledItemDelegate):
         return QSize(self.thumb + 2 * PAD, self.box_height + 2 * PAD + text)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        view = option.widget
+        grid = view.gridSize() if view is not None and hasattr(view, "gridSize") else QSize()
+        if grid.isValid():  # the whole grid cell: the thumbnail is centred in it
+            return grid
         return self.cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         entry = index.data(ENTRY_ROLE)
         if isinstance(entry, Header):
-            paint_title(painter, option, entry, self.box_height)
+            paint_title(painter, option, entry, self.thumb, self.box_height)
             return
         if isinstance(entry, (Divider, Filler)):
             full = entry.of if isinstance(entry, Filler) else entry
@@ -116,24 +120,24 @@ class ResultDelegate(QStyledItemDelegate):
             role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
             painter.setPen(palette.color(role))
             metrics = option.fontMetrics
-            width = cell.width() - 8
+            width = min(cell.width() - 8, self.thumb + 2 * PAD)
             lines = name_lines(index.data(Qt.ItemDataRole.DisplayRole) or "", metrics, width)
             for i, line in enumerate(lines):
-                text_rect = QRect(cell.x() + 4, box.bottom() + 3 + i * metrics.height(), width,
-                                  metrics.height())
+                text_rect = QRect(cell.x() + (cell.width() - width) // 2,
+                                  box.bottom() + 3 + i * metrics.height(), width, metrics.height())
                 painter.drawText(text_rect,
                                  Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, line)
         painter.restore()
 
 
 def paint_title(painter: QPainter, option: QStyleOptionViewItem, entry: Header,
-                box_height: int) -> None:
+                thumb: int, box_height: int) -> None:
     """A date header's cell: the month (or day) in large type where the thumbnail would be,
     the year under it, on a faint panel, so each month's photos start with their name."""
     palette = option.palette
     active = QPalette.ColorGroup.Active  # headers are not selectable: not "disabled" grey
     cell = option.rect.adjusted(2, 2, -2, -2)
-    box = QRect(cell.x() + PAD - 2, cell.y() + PAD - 2, cell.width() - 2 * PAD + 4, box_height)
+    box = QRect(cell.x() + (cell.width() - thumb) // 2, cell.y() + PAD - 2, thumb, box_height)
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     panel = QColor(palette.color(active, QPalette.ColorRole.Text))

@@ -27,7 +27,11 @@ class ResultsView(QListView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # List mode flowing left to right and wrapping, on a fixed grid: the cells of icon
+        # mode, but its layout is arithmetic on the grid (icon mode placed every item in a
+        # tree again on each appended page: 0.4 s at 100,000 photos)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
