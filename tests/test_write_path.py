@@ -93,3 +93,25 @@ def test_the_faces_drive_the_write_path_with_typed_commands():
     assert set(worker.LibraryWorker._HANDLERS) == {
         commands.AddRoots, commands.RemoveRoot, commands.Rescan}
     assert "getattr(self, f\"_do_" not in (PACKAGE / "core/ingest/worker.py").read_text()
+
+
+def test_the_demo_is_refused_where_your_photos_are_indexed(cli, tmp_path, tiny_model):
+    """The demo/model policy, now written once in core/ingest/session.py: `photofind demo`
+    in a data directory that indexes a person's photos with another model says why in one
+    line, exits 1, and writes nothing (no demo folder, the library unchanged)."""
+    from PIL import Image
+
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    for i, colour in enumerate(("red", "green", "blue")):
+        Image.new("RGB", (64, 48), colour).save(root / f"photo{i}.jpg")
+    cli("index", root, "--model", tiny_model)
+    before = cli.json("status")
+
+    cli("demo", "--count", 4, expect=1)
+    assert "data directory of its own" in cli.err and "photofind --data-dir" in cli.err
+    assert len(cli.err.strip().splitlines()) == 1
+    assert not (cli.data_dir / "demo-library").exists()
+    after = cli.json("status")
+    assert (after["roots"], after["photos"], after["model"]) == \
+        (before["roots"], before["photos"], before["model"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from photofind.core.ingest.commands import Burst
 from photofind.core.model.specs import ModelSpec
 from photofind.core.store.datadir import DataDir
 from photofind.gui.index_worker import IndexStatus, IndexWorker
@@ -37,7 +38,7 @@ def downloading_bytes(folder: Path) -> int:
 
 
 class IndexController(QObject):
-    progress = Signal(object)  # IndexStatus (with the bytes fetched while a model loads)
+    progress = Signal(IndexStatus)  # (with the bytes fetched while a model loads)
     finished = Signal(str, object)  # what ("burst", "index", "demo", "model", …), report
     failed = Signal(str)
     model_unavailable = Signal(str)
@@ -146,7 +147,7 @@ class IndexController(QObject):
 
     # --- what comes back -------------------------------------------------------------------
 
-    @Slot(object)
+    @Slot(IndexStatus)
     def _progress(self, status: IndexStatus) -> None:
         self.indexing = status.stage != "done"
         self.loading_model = status if status.stage == "model" else None
@@ -167,8 +168,8 @@ class IndexController(QObject):
         if self.loading_model is not None and size:
             self.progress.emit(replace(self.loading_model, done=size))
 
-    @Slot(object)
-    def _burst(self, burst) -> None:
+    @Slot(Burst)
+    def _burst(self, burst: Burst) -> None:
         self.finished.emit("burst", burst.report)
 
     @Slot(str)

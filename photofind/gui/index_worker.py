@@ -61,8 +61,8 @@ class IndexStatus:
 
 
 class IndexWorker(QObject):
-    progress = Signal(object)  # IndexStatus
-    burst = Signal(object)  # photofind.core.ingest.commands.Burst: one run over changes
+    progress = Signal(IndexStatus)
+    burst = Signal(Burst)  # one run over changes
     setup_done = Signal(str)  # "index", "demo", "model", "add", "remove"
     failed = Signal(str)  # a one-line reason
     model_unavailable = Signal(str)

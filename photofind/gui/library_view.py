@@ -62,7 +62,7 @@ class LibraryView:
         self.welcome.set_busy(True, "Loading the model…")
         self.start_indexing(folders)
 
-    @Slot(object)
+    @Slot(IndexStatus)
     def _index_progress(self, status: IndexStatus) -> None:
         self.status.set_progress(status)
         if self.pages.currentWidget() is self.welcome and status.stage != "done":
