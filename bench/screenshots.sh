@@ -17,7 +17,10 @@
 #   divider.png            "red circle": the good matches, the rest behind "Show N weaker"
 #   filter-chips.png       typed filters shown as chips under the search box
 #   no-good-matches.png    "asdfgh": no good match, the closest photos under a note
-# ONLY=query makes just the last four (they need the demo model).
+#   duplicates.png         ≡ → Duplicates…: groups of copies side by side, the keeper marked
+#   duplicates-confirm.png Move to Trash…: the confirmation that lists the files
+# ONLY=query makes just the four above them (they need the demo model); ONLY=duplicates
+# just the two duplicates views.
 #
 # Needs: Xvfb, xdotool, ImageMagick, and the demo model (photofind/models/demo) for all but
 # the first two; STAND_IN=1 makes them with a random-weights stand-in (arbitrary answers,
@@ -103,6 +106,37 @@ query_shots() {  # the query language's views on `photofind demo`'s dated librar
     shot no-good-matches 3
     quit_gui
 }
+duplicates_shots() {  # the duplicates review on a library with copies and look-alikes
+    rm -rf "$DATA" "$XDG_CONFIG_HOME/photofind" "$WORK/sam/Pictures"
+    "$PY" - "$WORK/sam/Pictures" <<'PYEOF'
+import sys
+from photofind.demo.variants import write_duplicate_library
+write_duplicate_library(sys.argv[1], 3, seed=5, variants=("copy", "q60", "half", "png", "crop3"),
+                        decoys=("same-caption",))
+PYEOF
+    "$PY" -m photofind index "$WORK/sam/Pictures" --model demo >"$WORK/index.log" 2>&1
+    mkdir -p "$XDG_CONFIG_HOME/photofind"
+    printf '[model]\nspec=demo\npretrained=\n\n[index]\ndevice=cpu\ncores=1\n' \
+        >"$XDG_CONFIG_HOME/photofind/photofind.conf"
+    start_gui
+    sleep 3
+    xdotool mousemove 1215 25 click 1   # ≡ (top right) → Duplicates…
+    sleep 1
+    xdotool key Down Down Return
+    wait_for 60 sh -c "xdotool search --onlyvisible --name '^Duplicates$' >/dev/null"
+    DLG=$(xdotool search --onlyvisible --name '^Duplicates$' | head -1)
+    xdotool windowmove "$DLG" 30 20 windowsize "$DLG" 1220 760 windowfocus "$DLG"
+    shot duplicates 4
+    xdotool key alt+m                    # Move N to Trash…: the confirmation lists them
+    shot duplicates-confirm 2
+    xdotool key Escape                   # Cancel: nothing moved
+    sleep 1
+    quit_gui
+}
+if [ "${ONLY:-}" = duplicates ]; then
+    duplicates_shots
+    exit 0
+fi
 if [ "${ONLY:-}" = query ]; then
     query_shots
     exit 0

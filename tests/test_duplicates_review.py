@@ -72,7 +72,7 @@ def test_review_shows_groups_keeper_and_differences(qtbot, library):
         assert "<b>320×240 · JPEG</b>" in half.details.text()  # differs from the keeper
         assert "Suggested to keep" in box.why.text()
     assert "Nothing is moved until you confirm" in dialog.summary.text()
-    assert dialog.trash_button.text() == "Move 9 to Trash…"
+    assert dialog.trash_button.text() == "&Move 9 to Trash…"  # Alt+M
 
 
 def test_trash_only_after_confirming_the_listed_files(qtbot, library):

@@ -168,8 +168,8 @@ class DuplicatesDialog(QDialog):
         self.outcome.setWordWrap(True)
         layout.addWidget(self.outcome)
         buttons = QHBoxLayout()
-        self.again = QPushButton("Look again")
-        self.trash_button = QPushButton("Move to Trash…")
+        self.again = QPushButton("&Look again")
+        self.trash_button = QPushButton("&Move to Trash…")
         self.close_button = QPushButton("Close")
         buttons.addWidget(self.again)
         buttons.addStretch(1)
@@ -219,7 +219,7 @@ class DuplicatesDialog(QDialog):
 
     def _count(self) -> None:
         n = sum(len(cards) for _, cards in self.picked())
-        self.trash_button.setText(f"Move {n} to Trash…" if n else "Move to Trash…")
+        self.trash_button.setText(f"&Move {n} to Trash…" if n else "&Move to Trash…")
         self.trash_button.setEnabled(n > 0)
 
     def ask_to_trash(self) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 from photofind.core.duplicates import fingerprint as fp
 from photofind.core.duplicates.groups import Group, Member
 
-NEIGHBOURS = 8  # nearest distinct photos each photo is compared with
+NEIGHBOURS = 5  # nearest distinct photos each photo is compared with
 MIN_COSINE = 0.80  # vector similarity below which a pair is not even looked at
 BATCH = 2048  # queries per usearch call
 EXACT_SEARCH_UP_TO = 5_000  # below: usearch compares every pair exactly (cheap, certain)

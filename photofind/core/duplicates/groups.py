@@ -93,24 +93,29 @@ def _why(ordered: list[Member], camera: bool, kind: str) -> str:
         if any(m.mtime_ns != keep.mtime_ns for m in rest):
             return "identical files; this one was written first"
         return "identical files of the same date; the first by name"
-    runner = rest[0]
+    # the best of the others that is not a byte-identical copy of the keeper
+    runner = next((m for m in rest if m.hash != keep.hash), rest[0])
     if keep.pixels > runner.pixels:
         return (f"{prefix}the most pixels: {keep.width}×{keep.height} "
                 f"(the next largest is {runner.width}×{runner.height})")
     k_conv = camera and (keep.format or "") not in CAMERA_FORMATS
     r_conv = camera and (runner.format or "") not in CAMERA_FORMATS
     if r_conv and not k_conv:
-        return (f"{prefix}as many pixels as the largest, in the camera's format "
-                f"({keep.format}; {runner.format} copies are conversions)")
+        return (f"{prefix}{_largest(keep)}, in the camera's format "
+                f"({keep.format}; the {runner.format} copy is a conversion)")
     if keep.taken is not None and runner.taken is None:
-        return (f"{prefix}as many pixels as the largest, and it kept its camera date "
+        return (f"{prefix}{_largest(keep)}, and it kept its camera date "
                 f"({_day(keep.taken)}); the others lost theirs in a re-encode or edit")
     if keep.bytes > runner.bytes:
-        return (f"{prefix}as many pixels as the largest, and the largest file of its format "
+        return (f"{prefix}{_largest(keep)}, and the largest file of its format "
                 f"({_size(keep.bytes)}: the least compressed)")
     if (keep.date or "") < (runner.date or "9999"):
-        return f"{prefix}as many pixels and as large a file as any; the oldest ({_day(keep.date)})"
+        return f"{prefix}{_largest(keep)} and as large a file as any; the oldest ({_day(keep.date)})"
     return f"{prefix}as good as the others by size, format and date; the first by name"
+
+
+def _largest(m: Member) -> str:
+    return f"the most pixels ({m.width}×{m.height}, as some others)"
 
 
 def _day(date: str | None) -> str:
