@@ -9,6 +9,7 @@ import pytest
 from imagezoo import snapshot
 
 from photofind.demo import jpeg_bytes, make_scene, parse_stem, render, scene_matches
+from photofind.demo.variants import DEMO_COPIES, DEMO_COPY_NUMBER
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def scene_of(path: str):
 
 def test_demo_library_lives_in_the_data_dir(demo_data):
     library = demo_data / "demo-library"
-    names = sorted(p.name for p in library.rglob("*.jpg"))
-    assert len(names) == 300
+    names = sorted(p.name for p in library.rglob("*.[jp][pn]g"))
+    assert len(names) == 300 + len(DEMO_COPIES)  # with copies for the duplicates view
     assert all(parse_stem(Path(n).stem) for n in names)  # every name spells its caption
 
 
@@ -169,7 +170,8 @@ def test_similar_on_a_fresh_yellow_triangle(demo_data, capsys, tmp_path):
 def test_demo_again_is_fast_and_changes_nothing(demo_data, capsys):
     before = snapshot(demo_data / "demo-library")
     again = run_json(capsys, demo_data, "demo")
-    assert again["index"]["embedded"] == 0 and again["index"]["unchanged"] == 300
+    assert again["index"]["embedded"] == 0
+    assert again["index"]["unchanged"] == 300 + len(DEMO_COPIES)
     assert snapshot(demo_data / "demo-library") == before
 
 
@@ -191,3 +193,19 @@ def test_indexing_your_photos_after_the_demo_warns_about_its_model(cli, tmp_path
     make_library(tmp_path / "Pictures", count=1)
     cli("index", tmp_path / "Pictures")
     assert "uses the demo model" in cli.err and "--data-dir" in cli.err
+
+
+def test_demo_library_has_copies_for_the_duplicates_view(demo_data, capsys):
+    """`photofind demo` includes exact copies, re-encodes and look-alikes (issue 21)."""
+    found = run_json(capsys, demo_data, "duplicates")
+    grouped = {Path(m["path"]).stem.rsplit("-", 1)[1]: g["kind"]
+               for g in found["groups"] for m in g["photos"]}
+    for kind, i in DEMO_COPIES:
+        number = str(DEMO_COPY_NUMBER + i)
+        if kind == "same-caption":  # another photo of the same subject: not a copy
+            assert number not in grouped, kind
+        else:
+            assert grouped.get(number) == ("exact" if kind == "copy" else "near"), kind
+            assert grouped.get(f"{i:04d}") == grouped[number]  # with its source photo
+    assert all(g["keep"].rsplit("-", 1)[1].startswith("0") for g in found["groups"])
+

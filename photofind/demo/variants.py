@@ -140,3 +140,55 @@ def _write(path: Path, data: bytes, group: str, kind: str) -> Item:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return Item(path, group, kind)
+
+
+# `photofind demo`'s library holds a few copies, so the duplicates view has something to
+# show offline: (kind, the demo photo it is made from). Each lies next to its source, in
+# the same dated folder, named like a demo photo (its caption, then a number the demo
+# itself never uses), so every demo file name still spells what it shows.
+DEMO_COPIES: tuple[tuple[str, int], ...] = (
+    ("copy", 0), ("copy", 1), ("q60", 2), ("half", 3), ("png", 4),
+    ("same-caption", 5), ("same-caption", 6),
+)
+DEMO_COPY_NUMBER = 90000  # + the source's number: "large-red-circle-on-blue-90003.jpg"
+
+
+def add_demo_copies(paths: list[Path], seed: int = 0, split: str = "demo") -> list[Path]:
+    """Write `DEMO_COPIES` next to the demo photos `paths` (as `write_library` returned
+    them, photo i being scene `seed + i`); files already there are left alone, so a rerun
+    changes nothing. Returns the paths written or found."""
+    out = []
+    for kind, i in DEMO_COPIES:
+        if i >= len(paths):
+            continue
+        source = paths[i]
+        stem = source.stem.rsplit("-", 1)[0]
+        ext = ".png" if kind == "png" else ".jpg"
+        target = source.with_name(f"{stem}-{DEMO_COPY_NUMBER + i}{ext}")
+        out.append(target)
+        if target.exists():
+            continue
+        jpeg = source.read_bytes()
+        exif = Image.open(io.BytesIO(jpeg)).getexif()
+        if kind == "copy":
+            data = jpeg
+        elif kind == "same-caption":  # another photo of the same subject, an hour later
+            scene = make_scene(seed + i, split)
+            taken = exif.get_ifd(0x8769).get(0x9003)
+            later = (datetime.datetime.strptime(taken, "%Y:%m:%d %H:%M:%S")
+                     + datetime.timedelta(hours=1)) if taken else None
+            data = jpeg_bytes(render(same_caption(scene)), taken=later)
+        else:
+            pixels = Image.open(io.BytesIO(jpeg)).convert("RGB")
+            if kind == "half":
+                pixels = pixels.resize((pixels.width // 2, pixels.height // 2), Image.LANCZOS)
+            options = {"quality": 60 if kind == "q60" else 90} if ext == ".jpg" else {}
+            # a re-encode that keeps the camera's date, as most photo tools do
+            data = _save(pixels, "JPEG" if ext == ".jpg" else "PNG", exif=exif.tobytes(),
+                         **options)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        stamp = source.stat().st_mtime
+        os.utime(target, (stamp, stamp))
+    return out

@@ -126,12 +126,14 @@ class WriteSession:
 
     def _write_demo(self, command: WriteDemo) -> list[str]:
         from photofind.demo import write_library
+        from photofind.demo.variants import add_demo_copies
 
         problem = self.demo_conflict()
         if problem is not None:
             raise problem
         folder = demo_folder(self.data_dir)
-        write_library(folder, command.count, dated=True)
+        # with a few copies and look-alikes, for the duplicates view (issue 21)
+        add_demo_copies(write_library(folder, command.count, dated=True))
         roots = self._writer.add_roots([str(folder)])
         demo = ModelSpec.demo()
         embedder = self._writer.embedder
