@@ -126,10 +126,11 @@ def speed_library(n: int, dup_rate: float = 0.04, exact_rate: float = 0.01) -> P
     if (folder / "done").exists():
         return folder
     source = SOURCE / f"lib-lowrank-{n}"
-    if not (source / "done").exists():
-        sys.exit(f"{source} is missing: run python bench/queries.py --sizes {n} --kind lowrank")
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("models"))
+    if (source / "done").exists():
+        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("models"))
+    else:  # built here as bench/queries.py builds it (its vectors, its rows)
+        build_base(folder, n)
     catalog = Catalog.open_for_writing(folder / "catalog.db", folder / "backups")
     state = read_state(catalog)
     rng = np.random.default_rng(0)
@@ -166,6 +167,37 @@ def speed_library(n: int, dup_rate: float = 0.04, exact_rate: float = 0.01) -> P
                                                     exact.reshape(-1, 2)]).astype(np.int64))
     (folder / "done").write_text(json.dumps({"near": len(ids), "exact": len(exact) // 2}))
     return folder
+
+
+def build_base(folder: Path, n: int) -> None:
+    """bench/queries.py's *lowrank* library of `n` photos (same vectors, rows and dates),
+    without its text tower: the catalog, then the usearch index saved by photofind."""
+    from queries import synth
+
+    from photofind.core.store.catalog import Catalog, encode_vector
+    from photofind.core.store.vectorindex import VectorIndex
+
+    folder.mkdir(parents=True)
+    catalog = Catalog.open_for_writing(folder / "catalog.db", folder / "backups")
+    model, root = "bench-lowrank", "/home/someone/Pictures"
+    vectors = synth(n, kind="lowrank")
+    rows = ((f"{root}/{2010 + i % 15}/{1 + i % 12:02d}/event-{i % 37}/IMG_{i:07d}.jpg", root,
+             3_000_000 + i, 1_600_000_000_000_000_000 + i * 1_000_000, f"{i:032x}", 4000, 3000,
+             f"{2010 + i % 15}-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00", "JPEG", model,
+             vectors.shape[1], encode_vector(vectors[i]), i + 1, time.time()) for i in range(n))
+    with catalog.db.atomic():
+        catalog.add_root(root)
+        catalog.conn.executemany(
+            "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, "
+            "format, model, dim, vector, seq, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows)
+        catalog.set_meta("seq", str(n))
+    del vectors
+    t0 = time.perf_counter()
+    VectorIndex.rebuild(folder, catalog, model, catalog.conn.execute(
+        "SELECT dim FROM photos LIMIT 1").fetchone()[0])
+    print(f"  index of {n:,} built in {time.perf_counter() - t0:.0f} s", flush=True)
+    catalog.close()
 
 
 def one_pass(folder: str) -> None:

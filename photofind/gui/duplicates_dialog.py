@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -37,6 +38,7 @@ from photofind.core.store.datadir import DataDir
 from photofind.gui.tasks import run_in_background
 
 THUMB = 150
+COLUMNS = 4  # photos a row in a group
 LISTED = 15  # files named in the confirmation before "and N more"
 
 
@@ -107,16 +109,16 @@ class GroupBox(QGroupBox):
         self.why = QLabel()
         self.why.setWordWrap(True)
         layout.addWidget(self.why)
-        row = QHBoxLayout()
+        grid = QGridLayout()  # the photos side by side, COLUMNS a row
         self.keep_group = QButtonGroup(self)
         self.cards: list[PhotoCard] = []
-        for m in group.photos:
+        for n, m in enumerate(group.photos):
             card = PhotoCard(m, self.keep_group)
             self.cards.append(card)
-            row.addWidget(card)
+            grid.addWidget(card, n // COLUMNS, n % COLUMNS)
             _load_thumbnail(cache, m.path, card.image)
-        row.addStretch(1)
-        layout.addLayout(row)
+        grid.setColumnStretch(COLUMNS, 1)
+        layout.addLayout(grid)
         self.cards[0].keep.setChecked(True)
         for card in self.cards[1:]:
             card.trash.setChecked(True)
@@ -156,13 +158,14 @@ class DuplicatesDialog(QDialog):
         self.boxes: list[GroupBox] = []
         self.confirm_box: QMessageBox | None = None
         self.setWindowTitle("Duplicates")
-        self.resize(900, 640)
+        self.resize(1180, 740)
         layout = QVBoxLayout(self)
         self.summary = QLabel("Looking for duplicates…")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.scroll, 1)
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)

@@ -36,6 +36,7 @@ SHORTCUTS = [
     ("Ctrl + mouse wheel", "thumbnail size"),
     ("Esc", "clear the search"),
     ("Ctrl+L", "library folders"),
+    ("Ctrl+Shift+D", "duplicates: review copies, move the ones you pick to the Trash"),
     ("Ctrl+,", "settings"),
     ("F1", "this help"),
     ("Ctrl+Q", "quit"),
@@ -114,7 +115,7 @@ class AppMenu(QMenu):
         self.help_dialog: HelpDialog | None = None
         self.about_box: QMessageBox | None = None
         self.library_action = self._add("Library folders…", window.show_library, "Ctrl+L")
-        self.duplicates_action = self._add("Duplicates…", window.show_duplicates, "Ctrl+D")
+        self.duplicates_action = self._add("Duplicates…", window.show_duplicates, "Ctrl+Shift+D")
         self.stack_action = self._add("Stack copies in results", window.toggle_stacking)
         self.stack_action.setCheckable(True)
         self.stack_action.setChecked(window.prefs.stack_copies)

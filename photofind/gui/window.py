@@ -255,7 +255,7 @@ class MainWindow(SearchFlow, ResultsActions, DropAndPaste, LibraryView, QMainWin
                 title="No photos indexed yet")
 
     def show_duplicates(self) -> DuplicatesDialog:
-        """The duplicates review view (≡ → Duplicates…, Ctrl+D): the pass runs on a pool
+        """The duplicates review view (≡ → Duplicates…, Ctrl+Shift+D): the pass runs on a pool
         thread each time the view opens."""
         if self.duplicates_dialog is None:
             dialog = DuplicatesDialog(self.data_dir, self)
