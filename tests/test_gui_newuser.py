@@ -267,10 +267,11 @@ def test_f1_and_the_menu_give_help_about_and_the_rest(qtbot, tmp_path, tiny_mode
 
     menu = window.bar.menu_button.menu()
     assert [a.text() for a in menu.actions() if a.text()] == [
-        "Library folders…", "Settings…", "Help and keyboard shortcuts", "About photofind",
-        "Quit"]
+        "Library folders…", "Duplicates…", "Stack copies in results", "Settings…",
+        "Help and keyboard shortcuts", "About photofind", "Quit"]
     shortcuts = {a.text(): a.shortcut().toString() for a in menu.actions() if a.text()}
     assert shortcuts["Help and keyboard shortcuts"] == "F1"
+    assert shortcuts["Duplicates…"] == "Ctrl+Shift+D"
     assert shortcuts["Quit"] == "Ctrl+Q"
     window.app_menu.about_action.trigger()
     about = window.app_menu.about_box
