@@ -13,7 +13,9 @@ upscale). The mix, in nested year/month/event folders:
 - 6 %   small JPEG (640×480 to 1600×1200, e.g. messaging apps)
 - 9 %   PNG screenshots (1170×2532)
 - 5 %   12 MP HEIC (pillow-heif, x265 preset ultrafast, quality 60: ~2.6 MB, what an
-        iPhone's 12 MP HEIC weighs; quality 85 made 8 MB files that took 0.65 s to decode)
+        iPhone's 12 MP HEIC weighs; quality 85 made 8 MB files that took 0.65 s to decode),
+        each with a 320×240 preview inside, as an iPhone writes them (photofind decodes the
+        preview instead of the photo for a model whose input is ≤ 266 px)
 
 `generate` skips files that already exist, so a corpus is built once per (seed, count).
 """
@@ -146,8 +148,9 @@ def _make(args: tuple[Path, str, str, int, int]) -> int:
 
         pillow_heif.register_heif_opener()
         buf = io.BytesIO()
-        img.save(buf, "HEIF", quality=60, exif=exif.tobytes(),
+        img.save(buf, "HEIF", quality=60, exif=exif.tobytes(), thumbnails=[320],
                  enc_params={"preset": "ultrafast"})  # x265 default: ~40 s a photo
+        # thumbnails: the 320×240 preview an iPhone stores in each HEIC (issue 22)
     else:
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=90, exif=exif.tobytes(), subsampling="4:2:0")
@@ -156,7 +159,7 @@ def _make(args: tuple[Path, str, str, int, int]) -> int:
     return 1
 
 
-VERSION = 2  # bumped whenever the files change (2: HEIC at quality 60)
+VERSION = 3  # bumped whenever the files change (2: HEIC at quality 60; 3: with a preview)
 BENCH = Path("/tmp/pfbench")
 
 

@@ -94,10 +94,15 @@ def decode(data: bytes, min_side: int, reduce: bool = False, for_model: bool = F
             taken = _taken(exif)
             if fmt in ("JPEG", "MPO") and min_side > 0:
                 img.draft("RGB", (min_side, min_side))
-            filecheck.check_decode_cost(fmt, img.size)  # after the draft: what is decoded
-            if getattr(img, "n_frames", 1) > 1:
-                img.seek(0)
-            img.load()
+            preview = heif_preview(data, img, min_side) if reduce and fmt in HEIF_FORMATS \
+                else None
+            if preview is not None:  # the phone's own preview: no full decode
+                img = preview
+            else:
+                filecheck.check_decode_cost(fmt, img.size)  # after the draft: what is decoded
+                if getattr(img, "n_frames", 1) > 1:
+                    img.seek(0)
+                img.load()
             if for_model:
                 img = filecheck.crop_to_aspect(img)
             if reduce:
@@ -118,6 +123,36 @@ def decode(data: bytes, min_side: int, reduce: bool = False, for_model: bool = F
             RuntimeError) as exc:  # pillow-heif: RuntimeError("Memory allocation error…")
         raise NotAnImage(_reason(exc)) from None
     return Decoded(rgb, width, height, "JPEG" if fmt == "MPO" else fmt, taken)
+
+
+HEIF_FORMATS = ("HEIF", "AVIF")
+# A HEIF file's preview stands in for the photo when its short side is at least this share
+# of the model's input: measured in docs/decisions.md ("HEIC previews").
+PREVIEW_SHARE = 0.9
+
+
+def heif_preview(data: bytes, img: Image.Image, min_side: int) -> Image.Image | None:
+    """The smallest preview image stored in a HEIF/AVIF file (phones write one) whose short
+    side is at least `PREVIEW_SHARE` × `min_side` and whose shape is the photo's; None when
+    there is none, or it cannot be read (then the photo itself is decoded)."""
+    boxes = img.info.get("thumbnails") or []
+    width, height = img.size
+    if not HEIF or min_side <= 0 or not boxes or min(width, height) <= 0:
+        return None
+    ratio = min(width, height) / max(width, height)
+    usable = [i for i, box in enumerate(boxes) if box * ratio >= PREVIEW_SHARE * min_side]
+    if not usable:
+        return None
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        preview = heif[heif.primary_index].get_thumbnail(min(usable, key=boxes.__getitem__))
+        preview = preview.to_pillow()
+    except (OSError, ValueError, RuntimeError, IndexError, KeyError):
+        return None
+    w, h = preview.size
+    if min(w, h) < PREVIEW_SHARE * min_side or abs(w / h - width / height) > 0.02 * width / height:
+        return None  # not what the file said, or not a picture of the whole photo
+    return preview
 
 
 def decode_for_model(data: bytes, min_side: int) -> Decoded:
