@@ -22,8 +22,13 @@ def test_every_variant_is_indexed(cli, zoo, tiny_model):
     failed = {f["path"]: f["reason"] for f in report["failed"]}
     assert failed == {}
     assert report["added"] == len(files)
-    found = {r["path"] for r in cli.json("search", "anything", "--limit", 100)["results"]}
-    assert found == {str(path) for path, _seen in files.values()}
+    # every variant is its own result; stacked (the default), the same picture in many
+    # formats is one result with the others as its copies (issue 21)
+    results = cli.json("search", "anything", "--limit", 100, "--no-stack")["results"]
+    assert {r["path"] for r in results} == {str(path) for path, _seen in files.values()}
+    stacked = cli.json("search", "anything", "--limit", 100)["results"]
+    assert {p for r in stacked for p in [r["path"], *r.get("copies", [])]} == \
+        {r["path"] for r in results}
 
 
 @pytest.mark.parametrize("min_side", [64, 224])  # shrunk a lot (a small model), or not
