@@ -71,10 +71,16 @@ def test_bad_input_zoo(cli, tmp_path, tiny_model, monkeypatch):
 
     # all eight EXIF orientations are stored upright: each matches the upright original
     twin = save(picture(40), tmp_path / "upright.jpg", quality=95)
-    hits = {r["path"]: r for r in cli.json("similar", twin, "--limit", 20)["results"]}
+    # (--no-stack: stacked, the eight are one result, the same picture; issue 21)
+    hits = {r["path"]: r for r in cli.json("similar", twin, "--limit", 20,
+                                           "--no-stack")["results"]}
     for orientation in range(1, 9):
         hit = hits[str(root / "zoo" / f"orientation-{orientation}.jpg")]
         assert hit["score"] >= 0.99 and (hit["width"], hit["height"]) == (320, 240), orientation
+    stacks = [[r["path"], *r.get("copies", [])]
+              for r in cli.json("similar", twin, "--limit", 20)["results"]]
+    eight = {str(root / "zoo" / f"orientation-{o}.jpg") for o in range(1, 9)}
+    assert any(eight <= set(stack) for stack in stacks)  # stacked: one picture
     pano = hits.get(str(root / "zoo" / "panorama-30000x3000.png"))
     assert pano is None or (pano["width"], pano["height"]) == (30000, 3000)
 
