@@ -124,10 +124,12 @@ PYEOF
     sleep 1
     xdotool key Down Down Return
     wait_for 60 sh -c "xdotool search --onlyvisible --name '^Duplicates$' >/dev/null"
-    DLG=$(xdotool search --onlyvisible --name '^Duplicates$' | head -1)
-    xdotool windowmove "$DLG" 30 20 windowsize "$DLG" 1220 760 windowfocus "$DLG"
-    shot duplicates 4
-    xdotool key alt+m                    # Move N to Trash…: the confirmation lists them
+    DLG=$(xdotool search --onlyvisible --name '^Duplicates$' | tail -1)
+    xdotool windowmove --sync "$DLG" 50 30
+    shot duplicates 5
+    eval "$(xdotool getwindowgeometry --shell "$DLG")"   # X, Y, WIDTH, HEIGHT
+    # Move N to Trash… (bottom right, left of Close): the confirmation lists the files
+    xdotool mousemove $((X + WIDTH - 190)) $((Y + HEIGHT - 24)) click 1
     shot duplicates-confirm 2
     xdotool key Escape                   # Cancel: nothing moved
     sleep 1
