@@ -32,6 +32,7 @@ from queries import WORDS, WORK, build  # noqa: E402
 from report import table, update_section  # noqa: E402
 
 from photofind.core.model.specs import ModelSpec  # noqa: E402
+from photofind.core.search.engine import EXACT_FILTERED  # noqa: E402
 from photofind.core.store.catalog import Catalog  # noqa: E402
 
 FIRST = dt.date(2010, 1, 1)
@@ -166,7 +167,7 @@ def main() -> None:
         "bench/queries.py's *lowrank* libraries with dates spread over 15 years; model "
         "ViT-B-32-256 (random weights), text queries embedded by the exported ONNX text "
         f"tower; one warm `Engine`, {args.queries} different queries per filter. A filter "
-        "keeping ≤ 20,000 photos is answered by an exact scan of their vectors (read once "
+        f"keeping ≤ {EXACT_FILTERED:,} photos is answered by an exact scan of their vectors (read once "
         "per filter and remembered while the library is unchanged: 'first query' is the "
         "cost of the first); a wider one by the HNSW graph, oversampled and post-filtered. "
         "Recall@10 against an exact filtered float32 search. "
