@@ -172,26 +172,18 @@ def speed_library(n: int, dup_rate: float = 0.04, exact_rate: float = 0.01) -> P
 def build_base(folder: Path, n: int) -> None:
     """bench/queries.py's *lowrank* library of `n` photos (same vectors, rows and dates),
     without its text tower: the catalog, then the usearch index saved by photofind."""
-    from queries import synth
+    from queries import insert_rows, synth
 
-    from photofind.core.store.catalog import Catalog, encode_vector
+    from photofind.core.store.catalog import Catalog
     from photofind.core.store.vectorindex import VectorIndex
 
     folder.mkdir(parents=True)
     catalog = Catalog.open_for_writing(folder / "catalog.db", folder / "backups")
-    model, root = "bench-lowrank", "/home/someone/Pictures"
+    model = "bench-lowrank"
     vectors = synth(n, kind="lowrank")
-    rows = ((f"{root}/{2010 + i % 15}/{1 + i % 12:02d}/event-{i % 37}/IMG_{i:07d}.jpg", root,
-             3_000_000 + i, 1_600_000_000_000_000_000 + i * 1_000_000, f"{i:032x}", 4000, 3000,
-             f"{2010 + i % 15}-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00", "JPEG", model,
-             vectors.shape[1], encode_vector(vectors[i]), i + 1, time.time()) for i in range(n))
     with catalog.db.atomic():
-        catalog.add_root(root)
-        catalog.conn.executemany(
-            "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, "
-            "format, model, dim, vector, seq, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows)
-        catalog.set_meta("seq", str(n))
+        insert_rows(catalog, vectors, model,
+                    lambda i: f"{2010 + i % 15}-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00")
     del vectors
     t0 = time.perf_counter()
     VectorIndex.rebuild(folder, catalog, model, catalog.conn.execute(

@@ -84,6 +84,25 @@ def synth(n: int, seed: int = 0, clusters: int = 2000, kind: str = "isotropic") 
     return out
 
 
+ROOT = "/home/someone/Pictures"
+
+
+def insert_rows(catalog: Catalog, vectors: np.ndarray, model: str, taken) -> None:
+    """One catalog row per vector, as the indexer would write it for a camera's photos
+    (`taken(i)`: photo i's date), inside the caller's transaction."""
+    n, dim = vectors.shape
+    rows = ((f"{ROOT}/{2010 + i % 15}/{1 + i % 12:02d}/event-{i % 37}/IMG_{i:07d}.jpg", ROOT,
+             3_000_000 + i, 1_600_000_000_000_000_000 + i * 1_000_000, f"{i:032x}", 4000,
+             3000, taken(i), "JPEG", model, dim, encode_vector(vectors[i]), i + 1, time.time())
+            for i in range(n))
+    catalog.add_root(ROOT)
+    catalog.conn.executemany(
+        "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, "
+        "format, model, dim, vector, seq, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows)
+    catalog.set_meta("seq", str(n))
+
+
 def build(n: int, model_spec: ModelSpec, text_export: Path, kind: str
           ) -> tuple[DataDir, np.ndarray]:
     folder = WORK / (f"lib-{n}" if kind == "isotropic" else f"lib-{kind}-{n}")
@@ -94,18 +113,8 @@ def build(n: int, model_spec: ModelSpec, text_export: Path, kind: str
         data.ensure()
         catalog = Catalog.open_for_writing(data.catalog, data.backups)
         model = model_spec.model_id()
-        root = "/home/someone/Pictures"
-        rows = ((f"{root}/{2010 + i % 15}/{1 + i % 12:02d}/event-{i % 37}/IMG_{i:07d}.jpg", root,
-                 3_000_000 + i, 1_600_000_000_000_000_000 + i * 1_000_000, f"{i:032x}", 4000,
-                 3000, "2019-07-01T12:00:00", "JPEG", model, DIM, encode_vector(vectors[i]),
-                 i + 1, time.time()) for i in range(n))
         with catalog.db.atomic():
-            catalog.add_root(root)
-            catalog.conn.executemany(
-                "INSERT INTO photos(path, root, size, mtime_ns, hash, width, height, taken, "
-                "format, model, dim, vector, seq, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows)
-            catalog.set_meta("seq", str(n))
+            insert_rows(catalog, vectors, model, lambda i: "2019-07-01T12:00:00")
             catalog.set_meta("model_spec", model_spec.to_json())
         t0 = time.perf_counter()
         VectorIndex.rebuild(folder, catalog, model, DIM)
